@@ -1,0 +1,199 @@
+"""Load the versioned taxonomy/lexicon file into immutable lookup structures.
+
+The lexicon is data (``taxonomy.v1.json``), not code, so linguists can tune
+weights without touching the engine and every change is visible as a version
+bump.  This module validates the file once at import time and turns it into
+``Entry`` records: one per phrase, merging everything the different lexicon
+sections say about that phrase (category evidence, direction, polarity,
+negation, hedging).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from .errors import TaxonomyError
+from .lexicon import compile_trie, phrase_atoms, phrase_regex
+from .model import CATEGORIES, DEESCALATION, DIRECTIONS, ESCALATION, NEUTRAL
+
+TAXONOMY_FILE = "taxonomy.v1.json"
+BURDEN, RELIEF = 1, -1
+_POLARITY = {"burden": BURDEN, "relief": RELIEF}
+_MAX_CACHE = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Scoring knobs; documented in docs/classifier.md."""
+
+    title_weight: float
+    category_threshold: float
+    no_context_factor: float
+    tension_smoothing: float
+    neutral_gate: bool
+    negation_factor: float
+    double_negation_factor: float
+    modifier_scope_words: int
+    object_scope_words: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Everything the lexicon says about one phrase."""
+
+    phrase: str
+    specificity: int = 0
+    categories: tuple[tuple[str, float], ...] = ()
+    direction: str | None = None  # standalone direction cue
+    weight: float = 0.0
+    polarity: int = 0  # BURDEN / RELIEF when it can be the object of a governor
+    mode: str | None = None  # governor: "keep" or "invert" the object's polarity
+    default: str = NEUTRAL  # governor's direction when it finds no object
+    gov_weight: float = 0.0
+    negator: bool = False
+    hedge: float = 1.0
+    is_break: bool = False
+    context: bool = False
+
+
+_DEFAULTS = {f.name: f.default for f in fields(Entry)}
+
+
+def _merge(base: Entry, extra: Entry) -> Entry:
+    """Overlay ``extra``'s non-default attributes on ``base``."""
+    changes: dict[str, Any] = {}
+    for name, default in _DEFAULTS.items():
+        if name in ("phrase", "specificity"):
+            continue
+        value = getattr(extra, name)
+        if name == "categories":
+            merged = dict(base.categories)
+            merged.update(value)
+            changes[name] = tuple(sorted(merged.items(), key=lambda kv: CATEGORIES.index(kv[0])))
+        elif value != default:
+            changes[name] = value
+    return replace(base, **changes)
+
+
+def _specificity(phrase: str) -> int:
+    return sum(1 for a in phrase_atoms(phrase) if len(a) == 1)
+
+
+class Taxonomy:
+    """Validated lexicon plus the compiled matcher and phrase resolver."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        try:
+            self.version: str = str(raw["version"])
+            self.params = Params(**raw["params"])
+            entries = self._build_entries(raw)
+            countries = raw["actors"]["countries"]
+            people = raw["actors"]["people"]
+        except (KeyError, TypeError) as exc:
+            raise TaxonomyError(f"taxonomy file is missing or mistypes {exc}") from exc
+        self.entries: dict[str, Entry] = entries
+        self.pattern = compile_trie(entries)
+        self._by_first: dict[str, list[tuple[re.Pattern[str], Entry]]] = {}
+        for phrase, entry in sorted(entries.items(), key=lambda kv: kv[1].specificity):
+            compiled = re.compile(phrase_regex(phrase))
+            self._by_first.setdefault(phrase[0], []).append((compiled, entry))
+        self._cache: dict[str, Entry] = {}
+        self.actor_aliases: dict[str, tuple[str, bool]] = {}
+        for table, is_person in ((countries, False), (people, True)):
+            for canonical, aliases in table.items():
+                for alias in aliases:
+                    self.actor_aliases[alias] = (canonical, is_person)
+        alternation = "|".join(
+            re.escape(a) for a in sorted(self.actor_aliases, key=len, reverse=True)
+        )
+        self.actor_pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?![\w])")
+
+    @staticmethod
+    def _build_entries(raw: dict[str, Any]) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+
+        def add(phrase: str, **attrs: Any) -> None:
+            if phrase != phrase.lower().strip():
+                raise TaxonomyError(f"phrase must be lower-case and trimmed: {phrase!r}")
+            entry = Entry(phrase=phrase, specificity=_specificity(phrase), **attrs)
+            found[phrase] = _merge(found[phrase], entry) if phrase in found else entry
+
+        cats = raw["categories"]
+        if tuple(cats) != CATEGORIES:
+            raise TaxonomyError(f"categories must be exactly {CATEGORIES}, got {tuple(cats)}")
+        for category, cues in cats.items():
+            for phrase, weight in cues.items():
+                add(phrase, categories=((category, float(weight)),))
+        for phrase, weights in raw["lookalikes"].items():
+            unknown = set(weights) - set(CATEGORIES)
+            if unknown:
+                raise TaxonomyError(f"look-alike {phrase!r} names unknown categories {unknown}")
+            add(phrase, categories=tuple((c, float(w)) for c, w in weights.items()))
+        for phrase in raw["context"]:
+            add(phrase, context=True)
+        for phrase, spec in raw["polar"].items():
+            polarity = _POLARITY[spec["polarity"]]
+            weight = float(spec["weight"])
+            direction = (ESCALATION if polarity == BURDEN else DEESCALATION) if weight else None
+            add(phrase, polarity=polarity, direction=direction, weight=weight)
+        for phrase, spec in raw["governors"].items():
+            if spec["mode"] not in ("keep", "invert") or spec["default"] not in DIRECTIONS:
+                raise TaxonomyError(f"bad governor spec for {phrase!r}: {spec}")
+            add(
+                phrase,
+                mode=spec["mode"],
+                default=spec["default"],
+                gov_weight=float(spec["weight"]),
+                polarity=_POLARITY.get(spec.get("polarity", ""), 0),
+            )
+        for direction, cues in raw["direction"].items():
+            if direction not in DIRECTIONS:
+                raise TaxonomyError(f"unknown direction {direction!r}")
+            for phrase, weight in cues.items():
+                add(phrase, direction=direction, weight=float(weight))
+        for phrase in raw["negators"]:
+            add(phrase, negator=True)
+        for phrase, factor in raw["hedges"].items():
+            if not 0.0 <= float(factor) <= 1.0:
+                raise TaxonomyError(f"hedge factor for {phrase!r} must be in [0, 1]")
+            add(phrase, hedge=float(factor))
+        for phrase in raw["breaks"]:
+            add(phrase, is_break=True)
+        return found
+
+    def resolve(self, matched: str) -> Entry:
+        """Entry for a matched span, merging every phrase that matches it fully.
+
+        Several phrases can match the same span (``retaliatory`` and
+        ``retaliat*``); their effects are combined, the most specific phrase
+        winning where they disagree.  Results are memoised per span text.
+        """
+        entry = self._cache.get(matched)
+        if entry is not None:
+            return entry
+        merged: Entry | None = None
+        for compiled, candidate in self._by_first.get(matched[0], ()):
+            if compiled.fullmatch(matched):
+                merged = candidate if merged is None else _merge(merged, candidate)
+        if merged is None:  # cannot happen for spans found by self.pattern
+            raise TaxonomyError(f"no lexicon entry matches {matched!r}")
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()
+        self._cache[matched] = merged
+        return merged
+
+
+@lru_cache(maxsize=None)
+def load_taxonomy(name: str = TAXONOMY_FILE) -> Taxonomy:
+    """Parse and compile a packaged taxonomy file once per process."""
+    try:
+        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        raw = json.loads(text)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TaxonomyError(f"cannot read taxonomy {name}: {exc}") from exc
+    return Taxonomy(raw)
