@@ -1,0 +1,302 @@
+"""Run one or three KRaft nodes (combined broker+controller) as local processes.
+
+Each node has its own folder under ``run_dir`` holding its properties, data,
+log file and pid file, so `tension kafka status|down|logs` work from another
+process, and tests can run a cluster in a temporary folder beside the default
+one. Nodes are detached (own session) and stopped with SIGTERM, which Kafka
+handles with a controlled shutdown.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from tension.localkafka.assemble import KafkaDistribution, require_java
+from tension.localkafka.exceptions import BrokerStartError, LocalKafkaError, PortInUseError
+
+log = logging.getLogger(__name__)
+
+_LOG4J2 = """status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+@dataclass(frozen=True)
+class NodePorts:
+    node_id: int
+    client: int
+    controller: int
+
+
+class LocalCluster:
+    """A set of local KRaft nodes sharing one cluster id.
+
+    ``port`` and ``controller_port`` are node 1's; node *n* uses them plus
+    ``10 * (n - 1)``, which keeps a three-node quorum on distinct ports.
+    """
+
+    def __init__(
+        self,
+        dist: KafkaDistribution,
+        run_dir: Path,
+        *,
+        nodes: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 9092,
+        controller_port: int = 9093,
+        heap: str = "512m",
+    ) -> None:
+        if nodes not in (1, 3):
+            raise ValueError("nodes must be 1 or 3 (a KRaft quorum needs an odd voter count)")
+        self.dist = dist
+        self.run_dir = Path(run_dir)
+        self.nodes = nodes
+        self.host = host
+        self.heap = heap
+        self.ports = [
+            NodePorts(n, port + 10 * (n - 1), controller_port + 10 * (n - 1)) for n in range(1, nodes + 1)
+        ]
+
+    # -- paths -------------------------------------------------------------
+    def node_dir(self, node_id: int) -> Path:
+        return self.run_dir / f"node-{node_id}"
+
+    def pid_file(self, node_id: int) -> Path:
+        return self.node_dir(node_id) / "kafka.pid"
+
+    def log_file(self, node_id: int) -> Path:
+        return self.node_dir(node_id) / "server.log"
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"{self.host}:{p.client}" for p in self.ports)
+
+    # -- configuration -----------------------------------------------------
+    def _properties(self, p: NodePorts) -> str:
+        rf = self.nodes
+        voters = ",".join(f"{q.node_id}@{self.host}:{q.controller}" for q in self.ports)
+        lines = {
+            "process.roles": "broker,controller",
+            "node.id": p.node_id,
+            "listeners": f"PLAINTEXT://{self.host}:{p.client},CONTROLLER://{self.host}:{p.controller}",
+            "advertised.listeners": f"PLAINTEXT://{self.host}:{p.client}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": self.node_dir(p.node_id) / "data",
+            "num.partitions": 1,
+            "default.replication.factor": rf,
+            "min.insync.replicas": 1 if rf == 1 else 2,
+            "offsets.topic.replication.factor": rf,
+            "offsets.topic.num.partitions": 1,
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": 1 if rf == 1 else 2,
+            "transaction.state.log.num.partitions": 1,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": 1 if rf == 1 else 2,
+            "share.coordinator.state.topic.num.partitions": 1,
+            "group.initial.rebalance.delay.ms": 0,
+            "auto.create.topics.enable": "true",
+            "log.retention.hours": 168,
+        }
+        if self.nodes == 1:
+            lines["controller.quorum.bootstrap.servers"] = f"{self.host}:{p.controller}"
+        else:
+            lines["controller.quorum.voters"] = voters
+        return "".join(f"{k}={v}\n" for k, v in lines.items())
+
+    def _java(self, main: str, *args: str, node_id: int) -> list[str]:
+        return [
+            "java", f"-Xmx{self.heap}", "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.node_dir(node_id) / 'log4j2.properties'}",
+            f"-Dtension.node.dir={self.node_dir(node_id)}",
+            "-cp", self.dist.classpath, main, *args,
+        ]
+
+    def _format(self, p: NodePorts, cluster_id: str) -> None:
+        props = self.node_dir(p.node_id) / "server.properties"
+        args = ["format", "--cluster-id", cluster_id, "--config", str(props), "--ignore-formatted"]
+        if self.nodes == 1:
+            args.insert(1, "--standalone")
+        proc = subprocess.run(
+            self._java("kafka.tools.StorageTool", *args, node_id=p.node_id),
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise LocalKafkaError(f"formatting KRaft storage of node {p.node_id} failed:\n{proc.stdout}{proc.stderr}")
+
+    # -- lifecycle ---------------------------------------------------------
+    def running_pids(self) -> dict[int, int]:
+        """Node id -> pid for every node whose pid file names a live process of ours."""
+        alive = {}
+        for p in self.ports:
+            pid = _read_pid(self.pid_file(p.node_id))
+            if pid and _is_our_process(pid, self.node_dir(p.node_id)):
+                alive[p.node_id] = pid
+        return alive
+
+    def start(self, timeout_s: float = 90.0) -> float:
+        """Format (first time only) and start every node; return seconds until ready."""
+        require_java()
+        started = time.monotonic()
+        if self.running_pids():
+            raise LocalKafkaError(f"a local Kafka is already running from {self.run_dir}; run `tension kafka down`")
+        for p in self.ports:
+            for port in (p.client, p.controller):
+                _ensure_free(self.host, port)
+        id_file = self.run_dir / "cluster.id"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not id_file.exists():
+            id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        cluster_id = id_file.read_text().strip()
+        for p in self.ports:
+            ndir = self.node_dir(p.node_id)
+            ndir.mkdir(parents=True, exist_ok=True)
+            (ndir / "server.properties").write_text(self._properties(p))
+            (ndir / "log4j2.properties").write_text(_LOG4J2.format(log_file=self.log_file(p.node_id)))
+            self._format(p, cluster_id)
+        for p in self.ports:
+            ndir = self.node_dir(p.node_id)
+            out = open(ndir / "stdout.log", "ab")  # noqa: SIM115 - handed to the child
+            proc = subprocess.Popen(
+                self._java("kafka.Kafka", str(ndir / "server.properties"), node_id=p.node_id),
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+            out.close()
+            self.pid_file(p.node_id).write_text(str(proc.pid))
+            log.info("started Kafka node %d (pid %d) on %s:%d", p.node_id, proc.pid, self.host, p.client)
+        self.wait_ready(deadline=started + timeout_s)
+        return time.monotonic() - started
+
+    def wait_ready(self, deadline: float) -> None:
+        """Poll a metadata request until every node is registered and unfenced."""
+        from kafka import KafkaAdminClient  # local import: only the CLI edge needs it
+
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            dead = [p.node_id for p in self.ports if p.node_id not in self.running_pids()]
+            if dead:
+                self._fail(f"Kafka node {dead[0]} exited during start-up", dead[0])
+            try:
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+                try:
+                    brokers = admin.describe_cluster()["brokers"]
+                finally:
+                    admin.close()
+                if len(brokers) == self.nodes and not any(b.get("is_fenced") for b in brokers):
+                    return
+            except Exception as exc:  # broker not listening yet
+                last_error = exc
+            time.sleep(0.3)
+        self._fail(f"Kafka did not become ready in time (last error: {last_error})", self.ports[0].node_id)
+
+    def _fail(self, message: str, node_id: int) -> None:
+        tail = self.log_tail(node_id, 30)
+        self.stop()
+        raise BrokerStartError(message, str(self.log_file(node_id)), tail)
+
+    def stop(self, timeout_s: float = 30.0) -> list[int]:
+        """SIGTERM every node, escalate to SIGKILL after the timeout; return stopped node ids."""
+        pids = self.running_pids()
+        for pid in pids.values():
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while pids and time.monotonic() < deadline:
+            if not any(_alive(pid) for pid in pids.values()):
+                break
+            time.sleep(0.2)
+        for node_id, pid in pids.items():
+            if _alive(pid):
+                log.warning("node %d did not stop within %.0fs; killing it", node_id, timeout_s)
+                _signal(pid, signal.SIGKILL)
+        for p in self.ports:
+            self.pid_file(p.node_id).unlink(missing_ok=True)
+        return sorted(pids)
+
+    def kill_node(self, node_id: int) -> None:
+        """SIGKILL one node (fault tests)."""
+        pid = self.running_pids().get(node_id)
+        if pid:
+            _signal(pid, signal.SIGKILL)
+
+    def log_tail(self, node_id: int, lines: int = 50) -> str:
+        text = ""
+        for path in (self.log_file(node_id), self.node_dir(node_id) / "stdout.log"):
+            if path.exists():
+                text += "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) + "\n"
+        return text.strip() or "(no log output)"
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _is_our_process(pid: int, node_dir: Path) -> bool:
+    """Guard against a stale pid file whose pid now belongs to something else."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return _alive(pid) and f"-Dtension.node.dir={node_dir}" in cmdline
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _ensure_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PortInUseError(host, port) from exc
+
+
+def free_port_block(host: str = "127.0.0.1", span: int = 22) -> int:
+    """Find a base port such that base .. base+span are free (tests use this)."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            base = s.getsockname()[1]
+        if base + span > 65000:
+            continue
+        try:
+            for port in range(base, base + span):
+                _ensure_free(host, port)
+        except PortInUseError:
+            continue
+        return base
+    raise LocalKafkaError("no free block of ports found")

@@ -1,0 +1,121 @@
+"""Settings for every tension-stream process, read once at the edge.
+
+All configuration comes from environment variables prefixed ``TENSION_`` (or a
+``.env`` file); nested groups use ``__`` as delimiter, e.g.
+``TENSION_KAFKA__BOOTSTRAP`` or the short alias ``TENSION_KAFKA_BOOTSTRAP``.
+The CLI builds one :class:`Settings` and passes plain values down, so library
+classes never read the environment themselves. Secrets are ``SecretStr`` and
+never appear in logs or ``repr``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class TopicNames(BaseModel):
+    """Kafka topic names; versioned so a breaking change gets a new topic."""
+
+    raw: str = "news.raw.v1"
+    classified: str = "news.classified.v1"
+    index: str = "tension.index.v1"
+    alerts: str = "tension.alerts.v1"
+    deadletter: str = "news.deadletter.v1"
+
+    def all(self) -> list[str]:
+        return [self.raw, self.classified, self.index, self.alerts, self.deadletter]
+
+
+class LocalKafkaSettings(BaseModel):
+    """How `tension kafka up` assembles and runs the embedded broker."""
+
+    version: str = "4.1.1"
+    scala: str = "2.13"
+    log4j_version: str = "2.24.3"
+    home: Path = Field(default=PROJECT_ROOT / ".kafka", description="libs, data, logs, pid files")
+    host: str = "127.0.0.1"
+    port: int = Field(default=9092, ge=1, le=65535, description="client port of node 1")
+    controller_port: int = Field(default=9093, ge=1, le=65535)
+    heap: str = "512m"
+    start_timeout_s: float = Field(default=90.0, gt=0)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        # The embedded broker has no authentication: never expose it.
+        if not (value.startswith("127.") or value in {"localhost", "::1"}):
+            raise ValueError("the embedded broker binds to loopback only (127.x, localhost, ::1)")
+        return value
+
+
+class KafkaSettings(BaseModel):
+    bootstrap: str = "127.0.0.1:9092"
+    partitions: int = Field(default=3, ge=1)
+    replication: int = Field(default=1, ge=1)
+    client_id: str = "tension-stream"
+
+
+class StreamSettings(BaseModel):
+    """Faust worker parameters."""
+
+    app_id: str = "tension-stream"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    web_host: str = "127.0.0.1"
+    window_hours: int = Field(default=24, ge=1, description="hopping window size")
+    window_step_hours: int = Field(default=1, ge=1)
+    tumbling_days: int = Field(default=1, ge=1)
+    grace_hours: float = Field(default=6.0, ge=0)
+    expires_days: int = Field(default=60, ge=1)
+    store: str = "memory://"
+    data_dir: Path = PROJECT_ROOT / ".state" / "worker"
+
+
+class SinkSettings(BaseModel):
+    sqlite_path: Path = PROJECT_ROOT / "var" / "tension.sqlite"
+    postgres_dsn: SecretStr = SecretStr("")
+    batch_size: int = Field(default=500, ge=1)
+    batch_seconds: float = Field(default=1.0, gt=0)
+    group_prefix: str = "tension-sink"
+
+
+class ProducerSettings(BaseModel):
+    max_body_bytes: int = Field(default=100_000, ge=1)
+    strict: bool = False
+    rate_per_s: float | None = Field(default=None, gt=0)
+
+
+class Settings(BaseSettings):
+    """The whole configuration; see docs/configuration.md for every field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TENSION_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    local_kafka: LocalKafkaSettings = LocalKafkaSettings()
+    topics: TopicNames = TopicNames()
+    stream: StreamSettings = StreamSettings()
+    sink: SinkSettings = SinkSettings()
+    producer: ProducerSettings = ProducerSettings()
+    # Short alias documented in the README: TENSION_KAFKA_BOOTSTRAP wins when set.
+    kafka_bootstrap: str | None = Field(
+        default=None, validation_alias=AliasChoices("TENSION_KAFKA_BOOTSTRAP", "kafka_bootstrap")
+    )
+    log_level: str = "INFO"
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or self.kafka.bootstrap
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; the CLI calls this and passes values down."""
+    return Settings(**overrides)  # type: ignore[arg-type]
