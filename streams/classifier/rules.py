@@ -41,6 +41,9 @@ _TRANSLATE = str.maketrans(
     }
 )
 _GAP_BREAK = re.compile(r"[.;:!?](?:\s|$)|[()\[\]]")
+#: Weight of a negated polar noun ("no talks", "without tariffs") before the
+#: negation factor applies.
+NEGATED_NOUN_WEIGHT = 0.8
 _FLIP = {ESCALATION: DEESCALATION, DEESCALATION: ESCALATION, NEUTRAL: NEUTRAL}
 
 
@@ -62,6 +65,7 @@ class _Pending:
     hedge: float
     obj: Entry | None = None
     obj_end: int = 0
+    back_obj: Entry | None = None  # passive use: "restrictions ... lifted"
 
 
 @dataclass(slots=True)
@@ -127,6 +131,7 @@ class RulesEngine:
         resolve = self._tx.resolve
         mods: list[tuple[int, Entry, int]] = []  # (word index, modifier, start)
         verb: _Pending | None = None
+        last_polar: tuple[int, Entry, int] | None = None
         idx = 0
         prev_end = 0
         for match in self._tx.pattern.finditer(text):
@@ -137,12 +142,14 @@ class RulesEngine:
                 if _GAP_BREAK.search(gap):
                     verb = self._flush(verb, text, mult, fld, ev)
                     mods.clear()
+                    last_polar = None
                 idx += len(gap.split())
             idx += 1
             entry = resolve(match.group())
             if entry.is_break:
                 verb = self._flush(verb, text, mult, fld, ev)
                 mods.clear()
+                last_polar = None
                 continue
             if mods and idx - mods[0][0] - 1 > p.modifier_scope_words:
                 mods = [m for m in mods if idx - m[0] - 1 <= p.modifier_scope_words]
@@ -169,14 +176,32 @@ class RulesEngine:
             elif entry.mode == "keep" and verb is not None and verb.obj is None:
                 verb.last_idx = idx  # "impose new tariffs": adjective joins the verb
             elif entry.mode is not None:
+                back, back_start = None, start
+                if verb is not None and verb.obj is None and verb.entry.polarity:
+                    back, back_start = verb.entry, verb.start  # dual noun/verb read as noun
+                    verb = None
+                elif last_polar is not None and idx - last_polar[0] - 1 <= p.object_scope_words:
+                    back, back_start = last_polar[1], last_polar[2]
                 verb = self._flush(verb, text, mult, fld, ev)
                 negs, hedge, mod_start = _modifier_state(mods, idx)
                 verb = _Pending(entry, min(start, mod_start), end, idx, negs, hedge)
+                if back is not None:
+                    verb.back_obj = back
+                    verb.start = min(verb.start, back_start)
+                last_polar = None
             elif entry.direction is not None and entry.weight:
                 negs, hedge, mod_start = _modifier_state(mods, idx)
                 phrase = text[min(start, mod_start):end]
                 self._emit(phrase, _category_of(entry), entry.direction, entry.weight,
                            negs, hedge, mult, fld, ev)
+            elif entry.polarity:
+                negs, hedge, mod_start = _modifier_state(mods, idx)
+                if negs % 2:  # "no talks", "without tariffs": the absence is the move
+                    direction = DEESCALATION if entry.polarity == BURDEN else ESCALATION
+                    self._emit(text[mod_start:end], _category_of(entry), _FLIP[direction],
+                               NEGATED_NOUN_WEIGHT, negs, hedge, mult, fld, ev)
+                else:
+                    last_polar = (idx, entry, start)
         self._flush(verb, text, mult, fld, ev)
 
     def _flush(self, verb: _Pending | None, text: str, mult: float, fld: str,
@@ -185,12 +210,14 @@ class RulesEngine:
         if verb is None:
             return None
         gov = verb.entry
-        if verb.obj is not None:
-            burden = verb.obj.polarity == BURDEN
+        obj = verb.obj or verb.back_obj
+        if obj is not None:
+            burden = obj.polarity == BURDEN
             if gov.mode == "invert":
                 burden = not burden
             direction = ESCALATION if burden else DEESCALATION
-            self._emit(text[verb.start:verb.obj_end], _category_of(verb.obj), direction,
+            end = verb.obj_end if verb.obj is not None else verb.end
+            self._emit(text[verb.start:end], _category_of(obj), direction,
                        gov.gov_weight, verb.negs, verb.hedge, mult, fld, ev)
         elif gov.default != NEUTRAL:
             self._emit(text[verb.start:verb.end], None, gov.default, gov.gov_weight,
