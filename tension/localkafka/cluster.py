@@ -124,9 +124,9 @@ class LocalCluster:
             lines["controller.quorum.voters"] = voters
         return "".join(f"{k}={v}\n" for k, v in lines.items())
 
-    def _java(self, main: str, *args: str, node_id: int) -> list[str]:
+    def _java(self, main: str, *args: str, node_id: int, heap: str | None = None) -> list[str]:
         return [
-            "java", f"-Xmx{self.heap}", "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "java", f"-Xmx{heap or self.heap}", "-Xms16m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.node_dir(node_id) / 'log4j2.properties'}",
             f"-Dtension.node.dir={self.node_dir(node_id)}",
             "-cp", self.dist.classpath, main, *args,
@@ -138,7 +138,7 @@ class LocalCluster:
         if self.nodes == 1:
             args.insert(1, "--standalone")
         proc = subprocess.run(
-            self._java("kafka.tools.StorageTool", *args, node_id=p.node_id),
+            self._java("kafka.tools.StorageTool", *args, node_id=p.node_id, heap="256m"),
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
