@@ -17,3 +17,7 @@ class EncodeError(SchemaError):
 
 class DecodeError(SchemaError):
     """Bytes that are not a valid Avro record of the expected type."""
+
+
+class RegistryError(SchemaError):
+    """The schema registry could not be reached, or refused or lacks a schema."""

@@ -121,3 +121,28 @@ class AvroDeserializer:
             return fastavro.schemaless_reader(io.BytesIO(body), writer, self.reader)
         except Exception as exc:  # fastavro raises many types on corrupt input
             raise DecodeError(f"{self.name}: corrupt Avro body: {exc}") from exc
+
+
+def serializer_for(name: str, *, registry_url: str | None = None, topic: str | None = None,
+                   version: int | None = None) -> AvroSerializer:
+    """The writer for one topic: Confluent framing when a registry is configured, else single-object.
+
+    With a registry the schema is registered under ``<topic>-value`` (Confluent's
+    TopicNameStrategy) so standard clients find it from the id in each record.
+    """
+    if not registry_url:
+        return AvroSerializer(name, version)
+    if not topic:
+        raise ValueError("a topic is needed to register a schema (subject <topic>-value)")
+    from schemas import registry
+
+    return AvroSerializer(name, version, schema_id=registry.register(registry_url, name, topic, version))
+
+
+def deserializer_for(name: str, *, registry_url: str | None = None) -> AvroDeserializer:
+    """A reader accepting both wire formats; Confluent ids are resolved only when a registry is set."""
+    if not registry_url:
+        return AvroDeserializer(name)
+    from schemas import registry
+
+    return AvroDeserializer(name, resolve_id=registry.resolver(registry_url))
