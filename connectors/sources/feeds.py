@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -18,6 +19,8 @@ import feedparser
 
 from connectors.sources import rejects
 from connectors.sources.normalize import Parsed, ReadOptions, parsed_or_rejected, reject
+
+log = logging.getLogger(__name__)
 
 
 class _TextOnly(HTMLParser):
@@ -42,13 +45,14 @@ def html_to_text(fragment: str) -> str:
 
 def _entry_time(entry: Any) -> datetime | str | None:
     """feedparser's parsed UTC struct_time when it has one, else the raw string (so we can reject it)."""
+    # dict.get bypasses FeedParserDict's deprecated updated->published key aliasing
     for key in ("published", "updated", "created"):
-        parsed = entry.get(f"{key}_parsed")
+        parsed = dict.get(entry, f"{key}_parsed")
         if parsed:
             return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
     for key in ("published", "updated", "created"):
-        if entry.get(key):
-            return str(entry[key])
+        if dict.get(entry, key):
+            return str(dict.get(entry, key))
     return None
 
 
@@ -70,6 +74,9 @@ def read_feed(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterato
         yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {exc}",
                      error_class=type(exc).__name__ if exc else "FeedParseError")
         return
+    if feed.get("bozo"):
+        log.warning("%s is not well-formed (%s); keeping the %d entries feedparser recovered",
+                    ref, feed.get("bozo_exception"), len(feed.entries))
     meta = feed.get("feed", {})
     source = meta.get("title") or name
     language = (meta.get("language") or "").strip() or None
