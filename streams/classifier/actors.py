@@ -6,7 +6,8 @@ must not match the pronoun "us", and "Xi" only counts capitalised.
 
 from __future__ import annotations
 
-from .taxonomy import Taxonomy
+from .lexicon import scan_text
+from .taxonomy import Taxonomy, actor_key
 
 
 def extract_actors(taxonomy: Taxonomy, *texts: str) -> tuple[str, ...]:
@@ -17,7 +18,10 @@ def extract_actors(taxonomy: Taxonomy, *texts: str) -> tuple[str, ...]:
     for text in texts:
         if not text:
             continue
-        for match in taxonomy.actor_pattern.finditer(text):
-            canonical, is_person = aliases[match.group()]
+        for match in taxonomy.actor_pattern.finditer(scan_text(text)):
+            found = aliases.get(actor_key(match.group(1)))
+            if found is None:  # separator variant not listed: ignore, never crash
+                continue
+            canonical, is_person = found
             (people if is_person else countries).setdefault(canonical, None)
     return (*countries, *people)

@@ -79,8 +79,14 @@ def _emit(node: dict[str, dict]) -> str:
     return "(?:" + "|".join(alternatives) + ")"
 
 
-def compile_trie(phrases: Iterable[str]) -> re.Pattern[str]:
-    """One pattern matching any of ``phrases`` at word boundaries, longest first."""
+def compile_trie(phrases: Iterable[str], flags: int = 0) -> re.Pattern[str]:
+    """One pattern matching any of ``phrases`` at word boundaries, longest first.
+
+    Use it on ``scan_text(text)``; group 1 of each match is the phrase.
+
+    Phrases must start with a letter or digit (so the start-of-word check is
+    sound); they may contain upper case, which is matched as written.
+    """
     root: dict[str, dict] = {}
     for phrase in phrases:
         node = root
@@ -89,4 +95,16 @@ def compile_trie(phrases: Iterable[str]) -> re.Pattern[str]:
         node[_END] = {}
     if not root:
         raise TaxonomyError("empty lexicon")
-    return re.compile(r"(?<!\w)" + _emit(root))
+    if any(len(first) != 1 or not first.isalnum() for first in root):
+        raise TaxonomyError("every phrase must start with a letter or digit")
+    # The pattern *consumes* the non-word character before a phrase (group 1
+    # is the phrase itself): starting with a character class lets the regex
+    # engine jump from separator to separator in C instead of attempting a
+    # match at every letter.  Callers prefix the text with one space so a
+    # phrase at the very start is found too (see ``scan_text``).
+    return re.compile(r"[^\w](" + _emit(root) + ")", flags)
+
+
+def scan_text(text: str) -> str:
+    """The form of ``text`` that patterns from :func:`compile_trie` expect."""
+    return " " + text

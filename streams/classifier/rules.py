@@ -20,7 +20,7 @@ one core.  The scoring model is described in docs/classifier.md; in short:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .actors import extract_actors
 from .model import (
@@ -49,7 +49,7 @@ _FLIP = {ESCALATION: DEESCALATION, DEESCALATION: ESCALATION, NEUTRAL: NEUTRAL}
 
 def normalize(text: str) -> str:
     """Lower-case and unify quotes/dashes so one lexicon spelling suffices."""
-    lowered = text.lower().translate(_TRANSLATE)
+    lowered = " " + text.lower().translate(_TRANSLATE)  # see lexicon.scan_text
     return lowered.replace("u.s.", "us") if "u.s." in lowered else lowered
 
 
@@ -68,15 +68,32 @@ class _Pending:
     back_obj: Entry | None = None  # passive use: "restrictions ... lifted"
 
 
-@dataclass(slots=True)
 class _Evidence:
-    raw: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0.0))
-    sums: dict[str, float] = field(
-        default_factory=lambda: {ESCALATION: 0.0, DEESCALATION: 0.0, NEUTRAL: 0.0}
-    )
-    cues: list[Cue] = field(default_factory=list)
-    seen: set[tuple[str, str, str]] = field(default_factory=set)
-    context: bool = False
+    """Mutable per-item accumulator (plain slots class: it is built per call)."""
+
+    __slots__ = ("raw", "sums", "cues", "seen", "context")
+
+    def __init__(self) -> None:
+        self.raw: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
+        self.sums: dict[str, float] = {ESCALATION: 0.0, DEESCALATION: 0.0, NEUTRAL: 0.0}
+        self.cues: list[Cue] = []
+        self.seen: set[tuple[str, str | None, str]] = set()
+        self.context = False
+
+
+_CUE_CACHE: dict[tuple[str, str | None, str, float], Cue] = {}
+_CUE_CACHE_MAX = 100_000
+
+
+def _cue(phrase: str, category: str | None, direction: str, weight: float) -> Cue:
+    """Interned Cue: they are immutable and repeat a lot across items."""
+    key = (phrase, category, direction, weight)
+    cue = _CUE_CACHE.get(key)
+    if cue is None:
+        if len(_CUE_CACHE) >= _CUE_CACHE_MAX:
+            _CUE_CACHE.clear()
+        cue = _CUE_CACHE[key] = Cue(phrase, category, direction, weight)
+    return cue
 
 
 class RulesEngine:
@@ -106,11 +123,15 @@ class RulesEngine:
         factor = 1.0 if (ev.context or actors) else p.no_context_factor
         scores: dict[str, float] = {}
         chosen: list[str] = []
-        for cat in CATEGORIES:
-            raw = ev.raw[cat] * factor if ev.raw[cat] > 0 else 0.0
-            scores[cat] = clamp_unit(raw / (raw + p.category_threshold), 0.0)
-            if raw >= p.category_threshold:
-                chosen.append(cat)
+        threshold = p.category_threshold
+        for cat, raw in ev.raw.items():
+            if raw > 0:
+                raw *= factor
+                scores[cat] = round(raw / (raw + threshold), 4)  # < 1 by construction
+                if raw >= threshold:
+                    chosen.append(cat)
+            else:
+                scores[cat] = 0.0
         esc, de, neu = ev.sums[ESCALATION], ev.sums[DEESCALATION], ev.sums[NEUTRAL]
         tension = (esc - de) / (esc + de + neu + p.tension_smoothing)
         if p.neutral_gate and not chosen:
@@ -127,88 +148,107 @@ class RulesEngine:
     # -- scanning ---------------------------------------------------------
 
     def _scan(self, text: str, mult: float, fld: str, ev: _Evidence) -> None:
+        """One left-to-right pass over a field (hot loop: kept flat on purpose)."""
         p = self._p
+        mod_scope = p.modifier_scope_words
+        obj_scope = p.object_scope_words
         resolve = self._tx.resolve
+        seen = ev.seen
+        raw = ev.raw
+        cues = ev.cues
+        # Clause breaks (sentence punctuation) are found in one C-level pass;
+        # ``next_break`` is the first one not yet passed.
+        breaks = [m.start() for m in _GAP_BREAK.finditer(text)]
+        breaks.append(len(text) + 1)
+        b = 0
+        next_break = breaks[0]
         mods: list[tuple[int, Entry, int]] = []  # (word index, modifier, start)
         verb: _Pending | None = None
         last_polar: tuple[int, Entry, int] | None = None
         idx = 0
         prev_end = 0
         for match in self._tx.pattern.finditer(text):
-            start, end = match.span()
-            gap = text[prev_end:start]
+            start, end = match.span(1)
+            # Word index approximated by spaces: cheap and good enough for scopes.
+            idx += text.count(" ", prev_end, start) + 1
+            adjacent = start - prev_end <= 1
             prev_end = end
-            if gap:
-                if _GAP_BREAK.search(gap):
+            if next_break < start:
+                while breaks[b] < start:
+                    b += 1
+                next_break = breaks[b]
+                if verb is not None:
                     verb = self._flush(verb, text, mult, fld, ev)
-                    mods.clear()
-                    last_polar = None
-                idx += len(gap.split())
-            idx += 1
-            entry = resolve(match.group())
+                mods.clear()
+                last_polar = None
+            phrase_text = match.group(1)
+            entry = resolve(phrase_text)
             if entry.is_break:
-                verb = self._flush(verb, text, mult, fld, ev)
+                if verb is not None:
+                    verb = self._flush(verb, text, mult, fld, ev)
                 mods.clear()
                 last_polar = None
                 continue
-            if mods and idx - mods[0][0] - 1 > p.modifier_scope_words:
-                mods = [m for m in mods if idx - m[0] - 1 <= p.modifier_scope_words]
-            if verb is not None and idx - verb.last_idx - 1 > p.object_scope_words:
+            if mods and idx - mods[0][0] - 1 > mod_scope:
+                mods = [m for m in mods if idx - m[0] - 1 <= mod_scope]
+            if verb is not None and idx - verb.last_idx - 1 > obj_scope:
                 verb = self._flush(verb, text, mult, fld, ev)
             for cat, weight in entry.categories:
                 key = (entry.phrase, cat, fld)
-                if key not in ev.seen:
-                    ev.seen.add(key)
-                    ev.raw[cat] += weight * mult
-                    ev.cues.append(Cue(match.group(), cat, NEUTRAL, round(weight * mult, 4)))
+                if key not in seen:
+                    seen.add(key)
+                    raw[cat] += weight * mult
+                    cues.append(_cue(phrase_text, cat, NEUTRAL, round(weight * mult, 4)))
             if entry.context:
                 ev.context = True
             if entry.negator or entry.hedge < 1.0:
                 mods.append((idx, entry, start))
-            if entry.polarity and verb is not None:
+            polarity = entry.polarity
+            mode = entry.mode
+            if polarity and verb is not None:
                 # The first polar word after a governor is its object; an
                 # immediately following polar word is the compound's head
                 # ("extend the tariff truce" governs "truce", not "tariff").
-                if verb.obj is None or (verb.obj_end == start - len(gap) and not gap.strip(" -")):
+                if verb.obj is None or (adjacent and verb.obj_end == start - 1):
                     verb.obj = entry
                     verb.obj_end = end
                 verb.last_idx = idx
-            elif entry.mode == "keep" and verb is not None and verb.obj is None:
+            elif mode == "keep" and verb is not None and verb.obj is None:
                 verb.last_idx = idx  # "impose new tariffs": adjective joins the verb
-            elif entry.mode is not None:
+            elif mode is not None:
                 back, back_start = None, start
                 if verb is not None and verb.obj is None and verb.entry.polarity:
                     back, back_start = verb.entry, verb.start  # dual noun/verb read as noun
                     verb = None
-                elif last_polar is not None and idx - last_polar[0] - 1 <= p.object_scope_words:
+                elif last_polar is not None and idx - last_polar[0] - 1 <= obj_scope:
                     back, back_start = last_polar[1], last_polar[2]
-                verb = self._flush(verb, text, mult, fld, ev)
-                negs, hedge, mod_start = _modifier_state(mods, idx)
+                if verb is not None:
+                    verb = self._flush(verb, text, mult, fld, ev)
+                negs, hedge, mod_start = _modifier_state(mods) if mods else (0, 1.0, start)
                 verb = _Pending(entry, min(start, mod_start), end, idx, negs, hedge)
                 if back is not None:
                     verb.back_obj = back
                     verb.start = min(verb.start, back_start)
                 last_polar = None
             elif entry.direction is not None and entry.weight:
-                negs, hedge, mod_start = _modifier_state(mods, idx)
+                negs, hedge, mod_start = _modifier_state(mods) if mods else (0, 1.0, start)
                 phrase = text[min(start, mod_start):end]
                 self._emit(phrase, _category_of(entry), entry.direction, entry.weight,
                            negs, hedge, mult, fld, ev)
-            elif entry.polarity:
-                negs, hedge, mod_start = _modifier_state(mods, idx)
+            elif polarity:
+                negs, hedge, mod_start = _modifier_state(mods) if mods else (0, 1.0, start)
                 if negs % 2:  # "no talks", "without tariffs": the absence is the move
-                    direction = DEESCALATION if entry.polarity == BURDEN else ESCALATION
+                    direction = DEESCALATION if polarity == BURDEN else ESCALATION
                     self._emit(text[mod_start:end], _category_of(entry), _FLIP[direction],
                                NEGATED_NOUN_WEIGHT, negs, hedge, mult, fld, ev)
                 else:
                     last_polar = (idx, entry, start)
-        self._flush(verb, text, mult, fld, ev)
+        if verb is not None:
+            self._flush(verb, text, mult, fld, ev)
 
-    def _flush(self, verb: _Pending | None, text: str, mult: float, fld: str,
+    def _flush(self, verb: _Pending, text: str, mult: float, fld: str,
                ev: _Evidence) -> None:
         """Emit a pending governor: object-driven, else its default direction."""
-        if verb is None:
-            return None
         gov = verb.entry
         obj = verb.obj or verb.back_obj
         if obj is not None:
@@ -238,10 +278,10 @@ class RulesEngine:
             return
         ev.seen.add(key)
         ev.sums[direction] += weight
-        ev.cues.append(Cue(phrase, category, direction, round(weight, 4)))
+        ev.cues.append(_cue(phrase, category, direction, round(weight, 4)))
 
 
-def _modifier_state(mods: list[tuple[int, Entry, int]], idx: int) -> tuple[int, float, int]:
+def _modifier_state(mods: list[tuple[int, Entry, int]]) -> tuple[int, float, int]:
     """(negator count, strongest hedge factor, start of first modifier) in scope."""
     negs = 0
     hedge = 1.0

@@ -107,11 +107,8 @@ class Taxonomy:
         for table, is_person in ((countries, False), (people, True)):
             for canonical, aliases in table.items():
                 for alias in aliases:
-                    self.actor_aliases[alias] = (canonical, is_person)
-        alternation = "|".join(
-            re.escape(a) for a in sorted(self.actor_aliases, key=len, reverse=True)
-        )
-        self.actor_pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?![\w])")
+                    self.actor_aliases[_actor_key(alias)] = (canonical, is_person)
+        self.actor_pattern = compile_trie(self.actor_aliases)
 
     @staticmethod
     def _build_entries(raw: dict[str, Any]) -> dict[str, Entry]:
@@ -186,6 +183,15 @@ class Taxonomy:
             self._cache.clear()
         self._cache[matched] = merged
         return merged
+
+
+def _actor_key(alias: str) -> str:
+    """Aliases are looked up with separators collapsed, as the matcher allows."""
+    return re.sub(r"[\s\-]+", " ", alias)
+
+
+def actor_key(matched: str) -> str:
+    return _actor_key(matched) if ("-" in matched or "  " in matched) else matched
 
 
 @lru_cache(maxsize=None)
