@@ -189,6 +189,16 @@ class LocalCluster:
 
     def wait_ready(self, deadline: float) -> None:
         """Poll a metadata request until every node is registered and unfenced."""
+        # Refused connections are expected while the JVM boots; keep them out of the user's log.
+        quiet = logging.getLogger("kafka")
+        previous = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            self._poll_ready(deadline)
+        finally:
+            quiet.setLevel(previous)
+
+    def _poll_ready(self, deadline: float) -> None:
         from kafka import KafkaAdminClient  # local import: only the CLI edge needs it
 
         last_error: Exception | None = None

@@ -1,0 +1,1 @@
+"""Faust agents, one module per stage; each exposes ``register(app, topics, tables, cfg)``."""

@@ -1,0 +1,41 @@
+"""Builds the one ``faust.App`` of tension-stream, with explicit module discovery.
+
+No autodiscovery: topics, tables and each agent module are registered here in
+order, so what runs is exactly what this file lists.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams import tables as tables_module
+from streams import topics as topics_module
+from streams.agents import classify as classify_agents
+from streams.config import StreamConfig
+
+AGENT_MODULES = (classify_agents,)
+
+
+def create_app(cfg: StreamConfig) -> faust.App:
+    app = faust.App(
+        cfg.app_id,
+        broker=[f"kafka://{hp}" for hp in cfg.bootstrap.split(",")],
+        store=cfg.store,
+        datadir=str(cfg.data_dir),
+        autodiscover=False,
+        web_enabled=cfg.web_enabled,
+        web_host=cfg.web_host,
+        web_port=cfg.web_port,
+        web_bind=cfg.web_host,
+        topic_partitions=cfg.topics.partitions,
+        topic_replication_factor=cfg.topics.replication,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        table_cleanup_interval=30.0,
+    )
+    topics = topics_module.declare(app, cfg)
+    tables = tables_module.declare(app, cfg)
+    for module in AGENT_MODULES:
+        module.register(app, topics, tables, cfg)
+    return app

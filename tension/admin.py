@@ -1,0 +1,33 @@
+"""Kafka administration at the edge: create the product's topics idempotently."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+def apply_topics(bootstrap: str, names: Iterable[str], partitions: int, replication: int,
+                 client_id: str = "tension-admin") -> tuple[list[str], list[str]]:
+    """Create each missing topic; return (created, already_present). Safe to run repeatedly."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=30000)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [n for n in names]
+        missing = [n for n in wanted if n not in existing]
+        created: list[str] = []
+        for name in missing:
+            try:
+                admin.create_topics([NewTopic(name, partitions, replication)])
+                created.append(name)
+                log.info("created topic %s (%d partitions, replication %d)", name, partitions, replication)
+            except TopicAlreadyExistsError:
+                pass  # a concurrent apply won the race: fine
+        return created, [n for n in wanted if n in existing]
+    finally:
+        admin.close()

@@ -1,0 +1,27 @@
+"""`tension topics apply|list`: the product's Kafka topics."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from tension.admin import apply_topics
+from tension.settings import load_settings
+
+app = typer.Typer(help="Create and inspect the product's Kafka topics.")
+console = Console(stderr=True)
+
+
+@app.command("apply")
+def apply_cmd() -> None:
+    """Create every missing topic (partitions and replication from settings); idempotent."""
+    s = load_settings()
+    try:
+        created, present = apply_topics(s.bootstrap, s.topics.all(), s.kafka.partitions, s.kafka.replication)
+    except Exception as exc:
+        console.print(f"[red]error:[/red] cannot reach Kafka at {s.bootstrap}: {exc}")
+        raise typer.Exit(1) from exc
+    for name in created:
+        console.print(f"created  {name}")
+    for name in present:
+        console.print(f"present  {name}")

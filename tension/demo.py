@@ -1,0 +1,175 @@
+"""The main job on the embedded default: local Kafka + worker + SQLite sink + seeds.
+
+Runs every part as the real thing (broker process, Faust worker process, sink
+process), publishes ``seeds/``, waits with a deadline until every published
+item is in SQLite, prints a per-category summary and stops what it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from connectors.sources import publish_paths
+from tension.admin import apply_topics
+from tension.cli.kafka_cmd import cluster_from
+from tension.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+
+class DemoError(RuntimeError):
+    """A part of the demo failed; the message says which and shows its log."""
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def tail(self, lines: int = 25) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    console: Console
+    keep_running: bool = False
+    timeout_s: float = 300.0
+    children: list[Child] = field(default_factory=list)
+
+    def run(self, paths: list[Path]) -> int:
+        s = self.settings
+        cluster = cluster_from(s.local_kafka)
+        started_kafka = not cluster.running_pids()
+        try:
+            if started_kafka:
+                self.console.print("starting the embedded Apache Kafka broker …")
+                secs = cluster.start(s.local_kafka.start_timeout_s)
+                self.console.print(f"Kafka {s.local_kafka.version} ready at {cluster.bootstrap} in {secs:.1f}s")
+            bootstrap = cluster.bootstrap
+            created, _ = apply_topics(bootstrap, s.topics.all(), s.kafka.partitions, s.kafka.replication)
+            if created:
+                self.console.print(f"created topics: {', '.join(created)}")
+            env = {**os.environ, "TENSION_KAFKA_BOOTSTRAP": bootstrap}
+            self._spawn("worker", ["worker"], env)
+            self._spawn("sink", ["sink", "sqlite", "--path", str(s.sink.sqlite_path)], env)
+            report = publish_paths([str(p) for p in paths], bootstrap=bootstrap, topic=s.topics.raw,
+                                   deadletter_topic=s.topics.deadletter, progress=sys.stderr.isatty())
+            self.console.print(f"published {report.sent} items ({report.dead_lettered} dead-lettered) "
+                               f"in {report.elapsed_s:.1f}s")
+            self._wait_for_items(set(report.sent_ids))
+            self.console.print(summary_table(s.sink.sqlite_path))
+            self.console.print(f"SQLite store: [bold]{s.sink.sqlite_path}[/bold]")
+            if self.keep_running:
+                self.console.print("keeping Kafka, worker and sink running; stop with Ctrl-C")
+                self._wait_forever()
+            return 0
+        finally:  # with --keep-running we only get here after Ctrl-C
+            self._stop_children()
+            if started_kafka:
+                cluster.stop()
+                self.console.print("stopped the embedded Kafka broker")
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log_dir = self.settings.sink.sqlite_path.parent / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / f"{name}.log"
+        with open(log_path, "wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "tension", *args], stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                    cwd=PROJECT_ROOT)
+        self.children.append(Child(name, proc, log_path))
+        self.console.print(f"started {name} (pid {proc.pid}), log: {log_path}")
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            if child.proc.poll() is not None:
+                raise DemoError(f"the {child.name} exited with code {child.proc.returncode}:\n{child.tail()}")
+
+    def _wait_for_items(self, ids: set[str]) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        columns = (TextColumn("items in SQLite"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=self.console, disable=not self.console.is_terminal) as bar:
+            task = bar.add_task("sqlite", total=len(ids))
+            while True:
+                self._check_children()
+                done = count_present(self.settings.sink.sqlite_path, ids)
+                bar.update(task, completed=done)
+                if done == len(ids):
+                    self.console.print(f"all {done} items reached SQLite")
+                    return
+                if time.monotonic() > deadline:
+                    raise DemoError(f"only {done}/{len(ids)} items reached SQLite in {self.timeout_s:.0f}s; "
+                                    f"worker log:\n{self.children[0].tail()}")
+                time.sleep(0.5)
+
+    def _wait_forever(self) -> None:
+        try:
+            while True:
+                self._check_children()
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+    def _stop_children(self) -> None:
+        for child in self.children:
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in 30s; killing it", child.name)
+                child.proc.kill()
+                child.proc.wait()
+        self.children.clear()
+
+
+def count_present(db_path: Path, ids: set[str]) -> int:
+    """How many of `ids` are in the items table (0 while the sink has not created it)."""
+    if not db_path.exists():
+        return 0
+    with sqlite3.connect(db_path, timeout=10) as db:
+        try:
+            present = {row[0] for row in db.execute("SELECT item_id FROM items")}
+        except sqlite3.OperationalError:
+            return 0
+    return len(ids & present)
+
+
+def summary_table(db_path: Path) -> Table:
+    """Per-category counts, directions and mean tension, straight from the store."""
+    table = Table(title="tension by category (SQLite store)")
+    for col in ("category", "items", "escalating", "de-escalating", "neutral", "mean tension"):
+        if col == "category":
+            table.add_column(col, no_wrap=True, min_width=17)
+        else:
+            table.add_column(col, justify="right")
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT c.category, COUNT(*), SUM(i.direction='escalation'), SUM(i.direction='deescalation'), "
+            "SUM(i.direction='neutral'), AVG(i.tension) FROM item_categories c JOIN items i USING(item_id) "
+            "GROUP BY c.category ORDER BY c.category"
+        ).fetchall()
+        total, none = db.execute(
+            "SELECT COUNT(*), SUM(categories = '[]') FROM items").fetchone()
+    for cat, n, esc, de, neu, mean in rows:
+        table.add_row(cat, str(n), str(esc), str(de), str(neu), f"{mean:+.3f}")
+    table.add_row("(no category)", str(none or 0), "", "", "", "")
+    table.add_row("[bold]all items[/bold]", str(total), "", "", "", "")
+    return table
