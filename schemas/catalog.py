@@ -6,6 +6,13 @@ earlier version. A schema may name a record defined in another file (a
 ``ClassifiedItem`` holds a ``NewsItem``); the catalog inlines such references
 so every schema it returns is self-contained — what a Schema Registry stores
 and what the single-object fingerprint is computed over.
+
+A referencing schema pins the version of each record it names with a
+top-level ``"tension.references": {"NewsItem": 1}`` property (stripped when
+inlining). Without the pin, ``ClassifiedItem`` v1 would silently change — and
+change fingerprint — whenever ``NewsItem`` got a new version, and records
+written before could no longer be resolved. Evolving an inner record therefore
+means adding a version of each outer record that pins the new inner version.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from schemas.exceptions import UnknownSchemaError
 AVRO_DIR = Path(__file__).resolve().parent / "avro"
 NAMESPACE = "io.tensionstream.events"
 _VERSION_RE = re.compile(r"^v(\d+)\.avsc$")
+REFERENCES_KEY = "tension.references"
 
 
 def record_names() -> list[str]:
@@ -49,15 +57,26 @@ def _raw(name: str, version: int) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def load(name: str, version: int | None = None) -> dict[str, Any]:
-    """The schema as a JSON-ready dict, references to other records inlined.
-
-    References resolve to the *latest* version of the referenced record, so an
-    outer schema's version pins its own fields only; add a version of the outer
-    record when an inner change must be visible to its readers.
-    """
+def references(name: str, version: int | None = None) -> dict[str, int]:
+    """Record name -> pinned version for every catalog record this schema names."""
     schema = json.loads(_raw(name, version or latest_version(name)))
-    return _inline(schema, defined=set())
+    pins = schema.get(REFERENCES_KEY, {})
+    if not isinstance(pins, dict) or not all(isinstance(v, int) for v in pins.values()):
+        raise UnknownSchemaError(f"{name} v{version}: {REFERENCES_KEY} must map record names to versions")
+    return dict(pins)
+
+
+def load(name: str, version: int | None = None) -> dict[str, Any]:
+    """The schema as a JSON-ready dict, references to other records inlined at their pinned version.
+
+    A reference without a pin resolves to the latest version of the named
+    record (kept for schemas that name nothing; the unit tests require pins).
+    """
+    version = version or latest_version(name)
+    schema = json.loads(_raw(name, version))
+    pins = references(name, version)
+    schema.pop(REFERENCES_KEY, None)
+    return _inline(schema, defined=set(), pins=pins)
 
 
 def load_json(name: str, version: int | None = None) -> str:
@@ -65,18 +84,20 @@ def load_json(name: str, version: int | None = None) -> str:
     return json.dumps(load(name, version), separators=(",", ":"))
 
 
-def _inline(node: Any, defined: set[str]) -> Any:
+def _inline(node: Any, defined: set[str], pins: dict[str, int]) -> Any:
     if isinstance(node, str):
         short = node.rsplit(".", 1)[-1]
         if node.startswith(NAMESPACE + ".") and short not in defined and (AVRO_DIR / short).is_dir():
             defined.add(short)
-            return _inline(json.loads(_raw(short, latest_version(short))), defined)
+            inner = json.loads(_raw(short, pins.get(short) or latest_version(short)))
+            inner_pins = {**inner.pop(REFERENCES_KEY, {}), **pins}
+            return _inline(inner, defined, inner_pins)
         return node
     if isinstance(node, list):
-        return [_inline(n, defined) for n in node]
+        return [_inline(n, defined, pins) for n in node]
     if isinstance(node, dict):
         if node.get("type") == "record":
             defined.add(node["name"])
-        return {k: (_inline(v, defined) if k in ("type", "items", "values", "fields") else v)
+        return {k: (_inline(v, defined, pins) if k in ("type", "items", "values", "fields") else v)
                 for k, v in node.items()}
     return node

@@ -60,6 +60,7 @@ class NewsItem(AvroModel):
     published_at: datetime
     ingested_at: datetime = Field(default_factory=utcnow)
     attributes: dict[str, str] = Field(default_factory=dict)
+    source_ref: str | None = None  # since NewsItem v2: path:line / feed#entry the item was read from
 
     @field_validator("title")
     @classmethod

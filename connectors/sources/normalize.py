@@ -107,7 +107,7 @@ def _attributes(value: Any) -> dict[str, str]:
 
 
 def build_item(fields: Mapping[str, Any], *, default_source: str, opts: ReadOptions,
-               ingested_at: datetime | None = None) -> NewsItem:
+               ingested_at: datetime | None = None, source_ref: str | None = None) -> NewsItem:
     """Validate one record's fields; raise :class:`InputError` with a reason code."""
     _check_utf8(fields)
     unknown = sorted(str(k) for k in fields if k not in KNOWN_FIELDS)
@@ -136,6 +136,7 @@ def build_item(fields: Mapping[str, Any], *, default_source: str, opts: ReadOpti
         "body": body,
         "published_at": published_at,
         "attributes": _attributes(fields.get("attributes")),
+        "source_ref": source_ref,
     }
     if fields.get("language"):
         values["language"] = fields["language"]
@@ -163,7 +164,8 @@ def parsed_or_rejected(fields: Mapping[str, Any], *, ref: str, original: bytes, 
                        opts: ReadOptions, ingested_at: datetime | None = None) -> Parsed:
     """``build_item`` that returns a :class:`Rejection` instead of raising."""
     try:
-        return build_item(fields, default_source=default_source, opts=opts, ingested_at=ingested_at)
+        return build_item(fields, default_source=default_source, opts=opts, ingested_at=ingested_at,
+                          source_ref=ref)
     except InputError as exc:
         cause = exc.__cause__
         return reject(exc.reason, ref, original, exc, error_class=type(cause).__name__ if cause else None)

@@ -181,7 +181,7 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
                 if isinstance(parsed, Rejection):
                     run.dead(parsed)
                 else:
-                    run.item(parsed, f"{parsed.source}#{parsed.id}")
+                    run.item(parsed, parsed.source_ref or f"{parsed.source}#{parsed.id}")
                 producer.poll()
                 run.drain_refused()
                 tick(run.report, 1)
