@@ -37,7 +37,8 @@ class LocalKafkaSettings(BaseModel):
     version: str = "4.1.1"
     scala: str = "2.13"
     log4j_version: str = "2.24.3"
-    home: Path = Field(default=PROJECT_ROOT / ".kafka", description="libs, data, logs, pid files")
+    home: Path = Field(default=PROJECT_ROOT / ".kafka", description="run folders: data, logs, pid files")
+    lib_root: Path = Field(default=PROJECT_ROOT / ".kafka" / "lib", description="cached classpaths, one per version")
     host: str = "127.0.0.1"
     port: int = Field(default=9092, ge=1, le=65535, description="client port of node 1")
     controller_port: int = Field(default=9093, ge=1, le=65535)

@@ -45,7 +45,7 @@ def _docker_answers() -> bool:
 def start_local_cluster(tmp: Path, nodes: int = 1) -> LocalCluster:
     """Start the embedded broker on free ports in `tmp` (caller stops it)."""
     cfg = LocalKafkaSettings()
-    dist = assemble(cfg.home, cfg.version, cfg.scala, cfg.log4j_version)
+    dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
     base = free_port_block(span=24)
     cluster = LocalCluster(dist, tmp, nodes=nodes, port=base, controller_port=base + 1, heap="512m")
     seconds = cluster.start(timeout_s=120)

@@ -16,7 +16,7 @@ console = Console(stderr=True)
 
 def cluster_from(cfg: LocalKafkaSettings, nodes: int = 1, run_dir: Path | None = None) -> LocalCluster:
     """The cluster described by settings; `nodes` picks the single node or the quorum folder."""
-    dist = assemble(cfg.home, cfg.version, cfg.scala, cfg.log4j_version)
+    dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
     run = run_dir or cfg.home / ("run" if nodes == 1 else f"run-{nodes}")
     return LocalCluster(dist, run, nodes=nodes, host=cfg.host, port=cfg.port,
                         controller_port=cfg.controller_port, heap=cfg.heap)
@@ -26,7 +26,7 @@ def _existing(cfg: LocalKafkaSettings) -> list[LocalCluster]:
     """Clusters that have a run folder, without fetching anything."""
     from tension.localkafka.assemble import KafkaDistribution
 
-    dist = KafkaDistribution(cfg.version, cfg.home / "lib" / cfg.version)
+    dist = KafkaDistribution(cfg.version, cfg.lib_root / cfg.version)
     found = []
     for nodes, sub in ((1, "run"), (3, "run-3")):
         if (cfg.home / sub).exists():
@@ -45,7 +45,7 @@ def fetch() -> None:
     """Assemble the Kafka classpath from Maven Central (once; cached in .kafka/lib)."""
     cfg = load_settings().local_kafka
     try:
-        dist = assemble(cfg.home, cfg.version, cfg.scala, cfg.log4j_version)
+        dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
     except LocalKafkaError as exc:
         _fail(exc)
     console.print(f"Kafka {dist.version} ready in {dist.lib_dir}")

@@ -89,16 +89,16 @@ def require_java(minimum: int = 17) -> None:
         )
 
 
-def assemble(home: Path, version: str, scala: str = "2.13", log4j: str = "2.24.3") -> KafkaDistribution:
+def assemble(lib_root: Path, version: str, scala: str = "2.13", log4j: str = "2.24.3") -> KafkaDistribution:
     """Fetch the classpath once; later calls return the cached folder at once."""
-    lib_dir = home / "lib" / version
+    lib_dir = lib_root / version
     if (lib_dir / _MARKER).exists():
         return KafkaDistribution(version, lib_dir)
     require_java()
     mvn = shutil.which("mvn")
     if mvn is None:
         raise MissingToolError("Maven", "no `mvn` on PATH (Debian: apt-get install maven)")
-    build_dir = home / "build" / version
+    build_dir = lib_root / "_build" / version
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / "pom.xml").write_text(_POM.format(scala=scala, kafka=version, log4j=log4j))
     staging = lib_dir.with_name(lib_dir.name + ".partial")

@@ -203,7 +203,8 @@ class LocalCluster:
 
         last_error: Exception | None = None
         while time.monotonic() < deadline:
-            dead = [p.node_id for p in self.ports if p.node_id not in self.running_pids()]
+            # Plain liveness here: right after fork the child's cmdline is still Python's.
+            dead = [p.node_id for p in self.ports if not _alive(_read_pid(self.pid_file(p.node_id)) or -1)]
             if dead:
                 self._fail(f"Kafka node {dead[0]} exited during start-up", dead[0])
             try:

@@ -1,0 +1,53 @@
+# tension-stream — the two commands: `make demo` and `make test`.
+# Each installs what it needs: a virtualenv in .venv and the Kafka classpath in .kafka/lib.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo demo-keep test test-unit test-integration bench kafka-up kafka-down clean
+
+help:
+	@echo "make demo    run the whole pipeline on the embedded default (local Kafka + SQLite)"
+	@echo "make test    install everything and run the whole test suite"
+	@echo "make bench   run the benchmarks in bench/"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/tension kafka fetch
+
+demo: setup
+	$(BIN)/tension demo
+
+demo-keep: setup
+	$(BIN)/tension demo --keep-running
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+kafka-up: setup
+	$(BIN)/tension kafka up
+
+kafka-down: $(STAMP)
+	$(BIN)/tension kafka down
+
+clean:
+	-$(BIN)/tension kafka down
+	rm -rf $(VENV) .kafka .state var .pytest_cache

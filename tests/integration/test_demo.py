@@ -1,0 +1,61 @@
+"""`tension demo` end to end, as `make demo` runs it, on private ports and files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tension.localkafka.cluster import _alive, free_port_block
+from tension.settings import PROJECT_ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def seed_item_count() -> int:
+    """Items the seeds hold: one per JSONL line plus one per text file."""
+    seeds = PROJECT_ROOT / "seeds"
+    lines = sum(1 for p in seeds.rglob("*.jsonl") for line in p.read_text().splitlines() if line.strip())
+    return lines + len(list(seeds.rglob("*.txt"))) + len(list(seeds.rglob("*.md")))
+
+
+def test_demo_fills_sqlite_and_leaves_nothing_running(tmp_path: Path) -> None:
+    base = free_port_block(span=30)
+    db = tmp_path / "demo.sqlite"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
+    env.update({
+        "TENSION_LOCAL_KAFKA__HOME": str(tmp_path / "kafka"),
+        "TENSION_LOCAL_KAFKA__PORT": str(base),
+        "TENSION_LOCAL_KAFKA__CONTROLLER_PORT": str(base + 1),
+        "TENSION_STREAM__WEB_PORT": str(base + 5),
+        "TENSION_STREAM__DATA_DIR": str(tmp_path / "state"),
+        "TENSION_SINK__SQLITE_PATH": str(db),
+        "COLUMNS": "120",
+    })
+    proc = subprocess.run([sys.executable, "-m", "tension", "demo", "--timeout", "240"], env=env,
+                          capture_output=True, text=True, timeout=420, cwd=PROJECT_ROOT)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+
+    expected = seed_item_count()
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT COUNT(*) FROM items").fetchone()
+        london = conn.execute("SELECT categories FROM items WHERE title LIKE 'Top trade officials%'").fetchone()
+    assert stored == expected
+    assert london is not None and "trade_talks" in json.loads(london[0])
+    assert f"all {expected} items reached SQLite" in out
+    assert "tension by category" in out and "trade_talks" in out
+    assert str(db) in out
+
+    # Nothing it started survives: broker node(s), worker, sink.
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", out)]
+    assert len(pids) >= 3  # broker node, worker, sink
+    assert not [p for p in pids if _alive(p)]
+    pid_files = list((tmp_path / "kafka").rglob("kafka.pid"))
+    assert pid_files == []
