@@ -84,6 +84,17 @@ class SinkSettings(BaseModel):
     group_prefix: str = "tension-sink"
 
 
+class LocalRegistrySettings(BaseModel):
+    """How `tension registry up` fetches and runs Apicurio Registry (in-memory storage)."""
+
+    version: str = "3.0.9"
+    home: Path = Field(default=PROJECT_ROOT / ".registry", description="bundle cache, run folder, log, pid")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=1, le=65535)
+    heap: str = "384m"
+    start_timeout_s: float = Field(default=90.0, gt=0)
+
+
 class ProducerSettings(BaseModel):
     max_body_bytes: int = Field(default=100_000, ge=1)
     strict: bool = False
@@ -106,6 +117,10 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     sink: SinkSettings = SinkSettings()
     producer: ProducerSettings = ProducerSettings()
+    local_registry: LocalRegistrySettings = LocalRegistrySettings()
+    # Confluent-compatible Schema Registry (e.g. http://127.0.0.1:8081/apis/ccompat/v7); when set,
+    # writers use Confluent framing (magic 0 + schema id), else Avro single-object encoding.
+    registry_url: str | None = None
     # Short alias documented in the README: TENSION_KAFKA_BOOTSTRAP wins when set.
     kafka_bootstrap: str | None = Field(
         default=None, validation_alias=AliasChoices("TENSION_KAFKA_BOOTSTRAP", "kafka_bootstrap")
