@@ -33,6 +33,7 @@ _AREAS: list[tuple[str, str | None]] = [
     ("tension.cli.index_cmd", None),
     ("tension.cli.demo_cmd", None),
     ("tension.cli.dashboard_cmd", None),
+    ("tension.cli.config_cmd", None),
 ]
 
 
