@@ -91,7 +91,7 @@ class LocalRegistry:
                                     stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.run_dir)
         self.pid_file.write_text(str(proc.pid))
         log.info("started Apicurio Registry %s (pid %d) on %s", self.dist.version, proc.pid, self.base_url)
-        self.wait_ready(started + timeout_s)
+        self.wait_ready(started + timeout_s, proc)
         return time.monotonic() - started
 
     def ready(self) -> bool:
@@ -101,18 +101,27 @@ class LocalRegistry:
         except (urllib.error.URLError, OSError):
             return False
 
-    def wait_ready(self, deadline: float) -> None:
+    def wait_ready(self, deadline: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+        """Poll the ccompat API; ``proc`` (when we just forked it) detects an early exit.
+
+        Right after the fork ``/proc/<pid>/cmdline`` may still show the parent's
+        command line, so a child we own is watched through ``poll()`` instead.
+        """
         while time.monotonic() < deadline:
-            if self.running_pid() is None:
-                self._fail("Apicurio Registry exited during start-up")
+            exited = proc.poll() is not None if proc is not None else self.running_pid() is None
+            if exited:
+                self._fail("Apicurio Registry exited during start-up", proc)
             if self.ready():
                 return
             time.sleep(0.3)
-        self._fail("Apicurio Registry did not answer in time")
+        self._fail("Apicurio Registry did not answer in time", proc)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, proc: subprocess.Popen[bytes] | None = None) -> None:
         tail = self.log_tail(30)
         self.stop()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
         raise RegistryStartError(message, str(self.log_file), tail)
 
     def stop(self, timeout_s: float = 20.0) -> bool:
