@@ -1,27 +1,18 @@
 """Find the countries and named officials an item mentions.
 
-Matching is case-sensitive on the original text on purpose: "US" the country
-must not match the pronoun "us", and "Xi" only counts capitalised.
+The rules engine finds actors in its own token pass (see
+``Taxonomy.actor``); this wrapper gives the other engines the same answer.
+Short aliases are case-checked on the original text on purpose: "US" the
+country must not match the pronoun "us".
 """
 
 from __future__ import annotations
 
-from .lexicon import scan_text
-from .taxonomy import Taxonomy, actor_key
+from .taxonomy import Taxonomy
 
 
-def extract_actors(taxonomy: Taxonomy, *texts: str) -> tuple[str, ...]:
+def extract_actors(taxonomy: Taxonomy, title: str, body: str = "") -> tuple[str, ...]:
     """Canonical actor names, countries first, each group in order of first mention."""
-    countries: dict[str, None] = {}
-    people: dict[str, None] = {}
-    aliases = taxonomy.actor_aliases
-    for text in texts:
-        if not text:
-            continue
-        for match in taxonomy.actor_pattern.finditer(scan_text(text)):
-            found = aliases.get(actor_key(match.group(1)))
-            if found is None:  # separator variant not listed: ignore, never crash
-                continue
-            canonical, is_person = found
-            (people if is_person else countries).setdefault(canonical, None)
-    return (*countries, *people)
+    from .rules import RulesEngine  # local: rules imports the taxonomy this module serves
+
+    return RulesEngine(taxonomy).classify(title, body).actors

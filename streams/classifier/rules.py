@@ -19,10 +19,8 @@ one core.  The scoring model is described in docs/classifier.md; in short:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .actors import extract_actors
 from .model import (
     CATEGORIES,
     DEESCALATION,
@@ -32,25 +30,19 @@ from .model import (
     Cue,
     clamp_unit,
 )
+from .lexicon import normalize
 from .taxonomy import BURDEN, Entry, Taxonomy, load_taxonomy
 
-_TRANSLATE = str.maketrans(
-    {
-        "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-        "\u2014": " - ", "\u00a0": " ", "%": " percent ",
-    }
-)
-_GAP_BREAK = re.compile(r"[.;:!?](?:\s|$)|[()\[\]]")
+_CUE_STRIP = "\"'.,;:!?()[]{}"
 #: Weight of a negated polar noun ("no talks", "without tariffs") before the
 #: negation factor applies.
 NEGATED_NOUN_WEIGHT = 0.8
 _FLIP = {ESCALATION: DEESCALATION, DEESCALATION: ESCALATION, NEUTRAL: NEUTRAL}
 
 
-def normalize(text: str) -> str:
-    """Lower-case and unify quotes/dashes so one lexicon spelling suffices."""
-    lowered = " " + text.lower().translate(_TRANSLATE)  # see lexicon.scan_text
-    return lowered.replace("u.s.", "us") if "u.s." in lowered else lowered
+def _span(toks: list[str], start: int, end: int) -> str:
+    """Cue text for tokens [start, end): the words as written, edge punctuation off."""
+    return " ".join(toks[start:end]).strip(_CUE_STRIP)
 
 
 @dataclass(slots=True)
@@ -71,7 +63,7 @@ class _Pending:
 class _Evidence:
     """Mutable per-item accumulator (plain slots class: it is built per call)."""
 
-    __slots__ = ("raw", "sums", "cues", "seen", "context")
+    __slots__ = ("raw", "sums", "cues", "seen", "context", "actors")
 
     def __init__(self) -> None:
         self.raw: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
@@ -79,6 +71,7 @@ class _Evidence:
         self.cues: list[Cue] = []
         self.seen: set[tuple[str, str | None, str]] = set()
         self.context = False
+        self.actors: list[str] = []  # matched actor keys, in order
 
 
 _CUE_CACHE: dict[tuple[str, str | None, str, float], Cue] = {}
@@ -113,8 +106,23 @@ class RulesEngine:
             self._scan(normalize(title), self._p.title_weight, "t", ev)
         if body:
             self._scan(normalize(body), 1.0, "b", ev)
-        actors = extract_actors(self._tx, title, body)
-        return self._decide(ev, actors)
+        return self._decide(ev, self._actors(ev.actors, title, body))
+
+    def _actors(self, keys: list[str], title: str, body: str) -> tuple[str, ...]:
+        """Canonical actors, countries first, each group in order of first mention."""
+        if not keys:
+            return ()
+        countries: dict[str, None] = {}
+        people: dict[str, None] = {}
+        done: set[str] = set()
+        for key in keys:
+            if key in done:
+                continue
+            done.add(key)
+            found = self._tx.actor(key, title, body)
+            if found is not None:
+                (people if found[1] else countries).setdefault(found[0], None)
+        return (*countries, *people)
 
     # -- decision ---------------------------------------------------------
 
@@ -148,7 +156,15 @@ class RulesEngine:
     # -- scanning ---------------------------------------------------------
 
     def _scan(self, text: str, mult: float, fld: str, ev: _Evidence) -> None:
-        """One left-to-right pass over a field (hot loop: kept flat on purpose)."""
+        """One left-to-right pass over a field (hot loop: kept flat on purpose).
+
+        Positions are token indices; "within N words" means at most N tokens
+        between the end of one phrase and the start of the next.
+        """
+        matcher = self._tx.matcher
+        toks, hits = matcher.tokens(text)
+        if not hits:
+            return
         p = self._p
         mod_scope = p.modifier_scope_words
         obj_scope = p.object_scope_words
@@ -156,97 +172,82 @@ class RulesEngine:
         seen = ev.seen
         raw = ev.raw
         cues = ev.cues
-        # Clause breaks (sentence punctuation) are found in one C-level pass;
-        # ``next_break`` is the first one not yet passed.
-        breaks = [m.start() for m in _GAP_BREAK.finditer(text)]
-        breaks.append(len(text) + 1)
-        b = 0
-        next_break = breaks[0]
-        mods: list[tuple[int, Entry, int]] = []  # (word index, modifier, start)
+        mods: list[tuple[int, Entry, int]] = []  # (end token, modifier, start token)
         verb: _Pending | None = None
-        last_polar: tuple[int, Entry, int] | None = None
-        idx = 0
-        prev_end = 0
-        for match in self._tx.pattern.finditer(text):
-            start, end = match.span(1)
-            # Word index approximated by spaces: cheap and good enough for scopes.
-            idx += text.count(" ", prev_end, start) + 1
-            adjacent = start - prev_end <= 1
-            prev_end = end
-            if next_break < start:
-                while breaks[b] < start:
-                    b += 1
-                next_break = breaks[b]
+        last_polar: tuple[int, Entry, int] | None = None  # (end, entry, start)
+        prev_end = -1
+        for start, end, phrases in matcher.matches(toks, hits):
+            if phrases is None:
+                entry = None
+            else:
+                entry = resolve(phrases)
+            if entry is None or entry.is_break:
                 if verb is not None:
-                    verb = self._flush(verb, text, mult, fld, ev)
-                mods.clear()
-                last_polar = None
-            phrase_text = match.group(1)
-            entry = resolve(phrase_text)
-            if entry.is_break:
-                if verb is not None:
-                    verb = self._flush(verb, text, mult, fld, ev)
+                    verb = self._flush(verb, toks, mult, fld, ev)
                 mods.clear()
                 last_polar = None
                 continue
-            if mods and idx - mods[0][0] - 1 > mod_scope:
-                mods = [m for m in mods if idx - m[0] - 1 <= mod_scope]
-            if verb is not None and idx - verb.last_idx - 1 > obj_scope:
-                verb = self._flush(verb, text, mult, fld, ev)
+            adjacent = start == prev_end
+            prev_end = end
+            if mods and start - mods[0][0] > mod_scope:
+                mods = [m for m in mods if start - m[0] <= mod_scope]
+            if verb is not None and start - verb.last_idx > obj_scope:
+                verb = self._flush(verb, toks, mult, fld, ev)
             for cat, weight in entry.categories:
                 key = (entry.phrase, cat, fld)
                 if key not in seen:
                     seen.add(key)
                     raw[cat] += weight * mult
-                    cues.append(_cue(phrase_text, cat, NEUTRAL, round(weight * mult, 4)))
+                    cues.append(_cue(_span(toks, start, end), cat, NEUTRAL, round(weight * mult, 4)))
             if entry.context:
                 ev.context = True
+            if entry.actors:
+                ev.actors.extend(entry.actors)
             if entry.negator or entry.hedge < 1.0:
-                mods.append((idx, entry, start))
+                mods.append((end, entry, start))
             polarity = entry.polarity
             mode = entry.mode
             if polarity and verb is not None:
                 # The first polar word after a governor is its object; an
                 # immediately following polar word is the compound's head
                 # ("extend the tariff truce" governs "truce", not "tariff").
-                if verb.obj is None or (adjacent and verb.obj_end == start - 1):
+                if verb.obj is None or (adjacent and verb.obj_end == start):
                     verb.obj = entry
                     verb.obj_end = end
-                verb.last_idx = idx
+                verb.last_idx = end
             elif mode == "keep" and verb is not None and verb.obj is None:
-                verb.last_idx = idx  # "impose new tariffs": adjective joins the verb
+                verb.last_idx = end  # "impose new tariffs": adjective joins the verb
             elif mode is not None:
                 back, back_start = None, start
                 if verb is not None and verb.obj is None and verb.entry.polarity:
                     back, back_start = verb.entry, verb.start  # dual noun/verb read as noun
                     verb = None
-                elif last_polar is not None and idx - last_polar[0] - 1 <= obj_scope:
+                elif last_polar is not None and start - last_polar[0] <= obj_scope:
                     back, back_start = last_polar[1], last_polar[2]
                 if verb is not None:
-                    verb = self._flush(verb, text, mult, fld, ev)
+                    verb = self._flush(verb, toks, mult, fld, ev)
                 negs, hedge, mod_start = _modifier_state(mods) if mods else (0, 1.0, start)
-                verb = _Pending(entry, min(start, mod_start), end, idx, negs, hedge)
+                verb = _Pending(entry, min(start, mod_start), end, end, negs, hedge)
                 if back is not None:
                     verb.back_obj = back
                     verb.start = min(verb.start, back_start)
                 last_polar = None
             elif entry.direction is not None and entry.weight:
                 negs, hedge, mod_start = _modifier_state(mods) if mods else (0, 1.0, start)
-                phrase = text[min(start, mod_start):end]
-                self._emit(phrase, _category_of(entry), entry.direction, entry.weight,
-                           negs, hedge, mult, fld, ev)
+                self._emit(_span(toks, min(start, mod_start), end), _category_of(entry),
+                           entry.direction, entry.weight, negs, hedge, mult, fld, ev)
             elif polarity:
                 negs, hedge, mod_start = _modifier_state(mods) if mods else (0, 1.0, start)
                 if negs % 2:  # "no talks", "without tariffs": the absence is the move
                     direction = DEESCALATION if polarity == BURDEN else ESCALATION
-                    self._emit(text[mod_start:end], _category_of(entry), _FLIP[direction],
+                    self._emit(_span(toks, mod_start, end), _category_of(entry), _FLIP[direction],
                                NEGATED_NOUN_WEIGHT, negs, hedge, mult, fld, ev)
                 else:
-                    last_polar = (idx, entry, start)
+                    last_polar = (end, entry, start)
         if verb is not None:
-            self._flush(verb, text, mult, fld, ev)
+            self._flush(verb, toks, mult, fld, ev)
 
-    def _flush(self, verb: _Pending, text: str, mult: float, fld: str,
+    def _flush(self, verb: _Pending, toks: list[str], mult: float, fld: str,
                ev: _Evidence) -> None:
         """Emit a pending governor: object-driven, else its default direction."""
         gov = verb.entry
@@ -257,10 +258,10 @@ class RulesEngine:
                 burden = not burden
             direction = ESCALATION if burden else DEESCALATION
             end = verb.obj_end if verb.obj is not None else verb.end
-            self._emit(text[verb.start:end], _category_of(obj), direction,
+            self._emit(_span(toks, verb.start, end), _category_of(obj), direction,
                        gov.gov_weight, verb.negs, verb.hedge, mult, fld, ev)
         elif gov.default != NEUTRAL:
-            self._emit(text[verb.start:verb.end], None, gov.default, gov.gov_weight,
+            self._emit(_span(toks, verb.start, verb.end), None, gov.default, gov.gov_weight,
                        verb.negs, verb.hedge, mult, fld, ev)
         return None
 

@@ -11,20 +11,19 @@ negation, hedging).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, fields, replace
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from .errors import TaxonomyError
-from .lexicon import compile_trie, phrase_atoms, phrase_regex
+from .lexicon import PhraseMatcher, clean_word, normalize
 from .model import CATEGORIES, DEESCALATION, DIRECTIONS, ESCALATION, NEUTRAL
 
 TAXONOMY_FILE = "taxonomy.v1.json"
 BURDEN, RELIEF = 1, -1
 _POLARITY = {"burden": BURDEN, "relief": RELIEF}
-_MAX_CACHE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +58,7 @@ class Entry:
     hedge: float = 1.0
     is_break: bool = False
     context: bool = False
+    actors: tuple[str, ...] = ()  # actor keys (lower-case aliases) inside the phrase
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Entry)}
@@ -81,7 +81,8 @@ def _merge(base: Entry, extra: Entry) -> Entry:
 
 
 def _specificity(phrase: str) -> int:
-    return sum(1 for a in phrase_atoms(phrase) if len(a) == 1)
+    """Literal characters in a phrase: the more, the more specific."""
+    return sum(1 for ch in phrase if ch not in " *-")
 
 
 class Taxonomy:
@@ -97,18 +98,39 @@ class Taxonomy:
         except (KeyError, TypeError) as exc:
             raise TaxonomyError(f"taxonomy file is missing or mistypes {exc}") from exc
         self.entries: dict[str, Entry] = entries
-        self.pattern = compile_trie(entries)
-        self._by_first: dict[str, list[tuple[re.Pattern[str], Entry]]] = {}
-        for phrase, entry in sorted(entries.items(), key=lambda kv: kv[1].specificity):
-            compiled = re.compile(phrase_regex(phrase))
-            self._by_first.setdefault(phrase[0], []).append((compiled, entry))
-        self._cache: dict[str, Entry] = {}
-        self.actor_aliases: dict[str, tuple[str, bool]] = {}
-        for table, is_person in ((countries, False), (people, True)):
-            for canonical, aliases in table.items():
-                for alias in aliases:
-                    self.actor_aliases[_actor_key(alias)] = (canonical, is_person)
-        self.actor_pattern = compile_trie(self.actor_aliases)
+        self._merged: dict[tuple[str, ...], Entry] = {}
+        self.actor_keys = _actor_keys(countries, people)
+        self._attach_actors()
+        self.matcher = PhraseMatcher(self.entries)
+
+    def _attach_actors(self) -> None:
+        """Make actor aliases lexicon phrases, and tag phrases that contain one.
+
+        Actors are found in the same token pass as the lexicon (a separate
+        case-sensitive pass cost ~15 % of the time budget).  A longer phrase
+        can swallow an alias ("call with xi", "chinese students"), so every
+        phrase records the aliases inside it.
+        """
+        for key in self.actor_keys:
+            if key not in self.entries:
+                self.entries[key] = Entry(phrase=key, specificity=_specificity(key))
+        for phrase, entry in list(self.entries.items()):
+            padded = f" {phrase.replace('-', ' ')} "
+            inside = tuple(k for k in self.actor_keys if f" {k} " in padded)
+            if inside:
+                self.entries[phrase] = replace(entry, actors=inside)
+
+    def actor(self, key: str, title: str, body: str) -> tuple[str, bool] | None:
+        """(canonical name, is a person) for a matched alias key, None if the case is wrong.
+
+        Short aliases ("us", "eu", "xi") are common words in lower case, so
+        they only count when the original text spells one of their listed
+        forms ("US", "U.S."); longer aliases are unambiguous enough.
+        """
+        canonical, is_person, check = self.actor_keys[key]
+        if check is not None and not (check.search(title) or check.search(body)):
+            return None
+        return canonical, is_person
 
     @staticmethod
     def _build_entries(raw: dict[str, Any]) -> dict[str, Entry]:
@@ -163,35 +185,42 @@ class Taxonomy:
             add(phrase, is_break=True)
         return found
 
-    def resolve(self, matched: str) -> Entry:
-        """Entry for a matched span, merging every phrase that matches it fully.
+    def resolve(self, phrases: tuple[str, ...]) -> Entry:
+        """One Entry for a matched span, merging every phrase that matches it.
 
         Several phrases can match the same span (``retaliatory`` and
         ``retaliat*``); their effects are combined, the most specific phrase
-        winning where they disagree.  Results are memoised per span text.
+        winning where they disagree.  Memoised per phrase tuple (a bounded
+        set: the lexicon's own combinations).
         """
-        entry = self._cache.get(matched)
+        entry = self._merged.get(phrases)
         if entry is not None:
             return entry
-        merged: Entry | None = None
-        for compiled, candidate in self._by_first.get(matched[0], ()):
-            if compiled.fullmatch(matched):
-                merged = candidate if merged is None else _merge(merged, candidate)
-        if merged is None:  # cannot happen for spans found by self.pattern
-            raise TaxonomyError(f"no lexicon entry matches {matched!r}")
-        if len(self._cache) >= _MAX_CACHE:
-            self._cache.clear()
-        self._cache[matched] = merged
+        ordered = sorted(phrases, key=lambda ph: self.entries[ph].specificity)
+        merged = self.entries[ordered[0]]
+        for phrase in ordered[1:]:
+            merged = _merge(merged, self.entries[phrase])
+        self._merged[phrases] = merged
         return merged
 
 
-def _actor_key(alias: str) -> str:
-    """Aliases are looked up with separators collapsed, as the matcher allows."""
-    return re.sub(r"[\s\-]+", " ", alias)
-
-
-def actor_key(matched: str) -> str:
-    return _actor_key(matched) if ("-" in matched or "  " in matched) else matched
+def _actor_keys(countries: dict[str, list[str]], people: dict[str, list[str]]
+                ) -> dict[str, tuple[str, bool, re.Pattern[str] | None]]:
+    """Lower-case alias key → (canonical, is_person, case check for short aliases)."""
+    spelled: dict[str, tuple[str, bool, list[str]]] = {}
+    for table, is_person in ((countries, False), (people, True)):
+        for canonical, aliases in table.items():
+            for alias in aliases:
+                key = " ".join(clean_word(w) for w in normalize(alias).split())
+                spelled.setdefault(key, (canonical, is_person, []))[2].append(alias)
+    out: dict[str, tuple[str, bool, re.Pattern[str] | None]] = {}
+    for key, (canonical, is_person, forms) in spelled.items():
+        check = None
+        if " " not in key and len(key) <= 3:
+            alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+            check = re.compile(rf"(?<![\w.])(?:{alternatives})(?!\w)")
+        out[key] = (canonical, is_person, check)
+    return out
 
 
 @lru_cache(maxsize=None)
