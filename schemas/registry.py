@@ -36,7 +36,8 @@ def client(url: str) -> Any:
             f"a schema registry is configured ({url}) but confluent-kafka is not installed; "
             "pip install 'tension-stream[registry]'"
         ) from exc
-    return SchemaRegistryClient({"url": url})
+    # new_client() also understands ``mock://`` (an in-process registry, for tests)
+    return SchemaRegistryClient.new_client({"url": url})
 
 
 def register(url: str, name: str, topic: str, version: int | None = None) -> int:
