@@ -63,7 +63,7 @@ class _Pending:
 class _Evidence:
     """Mutable per-item accumulator (plain slots class: it is built per call)."""
 
-    __slots__ = ("raw", "sums", "cues", "seen", "context", "actors")
+    __slots__ = ("raw", "sums", "cues", "seen", "context", "actors", "frame")
 
     def __init__(self) -> None:
         self.raw: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
@@ -72,6 +72,7 @@ class _Evidence:
         self.seen: set[tuple[str, str | None, str]] = set()
         self.context = False
         self.actors: list[str] = []  # matched actor keys, in order
+        self.frame = {"t": 1.0, "b": 1.0}  # strongest framing factor per field
 
 
 _CUE_CACHE: dict[tuple[str, str | None, str, float], Cue] = {}
@@ -141,6 +142,13 @@ class RulesEngine:
             else:
                 scores[cat] = 0.0
         esc, de, neu = ev.sums[ESCALATION], ev.sums[DEESCALATION], ev.sums[NEUTRAL]
+        # Framing ("analysts say", "explainer", "to meet next week") says the
+        # item reports no move itself: move words in it are damped, fully when
+        # the framing is in the title, partly when only the body has it.
+        damp = ev.frame["t"] * ev.frame["b"] ** p.body_frame_power
+        if damp < 1.0:
+            esc *= damp
+            de *= damp
         tension = (esc - de) / (esc + de + neu + p.tension_smoothing)
         if p.neutral_gate and not chosen:
             tension = 0.0
@@ -203,6 +211,9 @@ class RulesEngine:
                 ev.context = True
             if entry.actors:
                 ev.actors.extend(entry.actors)
+            if entry.frame < ev.frame[fld]:
+                ev.frame[fld] = entry.frame
+                cues.append(_cue(_span(toks, start, end), None, NEUTRAL, round(1.0 - entry.frame, 4)))
             if entry.negator or entry.hedge < 1.0:
                 mods.append((end, entry, start))
             polarity = entry.polarity
@@ -273,7 +284,7 @@ class RulesEngine:
             weight *= p.negation_factor
         elif negs:
             weight *= p.double_negation_factor
-        weight *= hedge * mult
+        weight *= hedge * (p.title_direction_weight if fld == "t" else mult)
         key = (phrase, direction, fld)
         if weight <= 0 or key in ev.seen:
             return

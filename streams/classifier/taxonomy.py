@@ -39,6 +39,8 @@ class Params:
     double_negation_factor: float
     modifier_scope_words: int
     object_scope_words: int
+    body_frame_power: float = 0.5
+    title_direction_weight: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class Entry:
     hedge: float = 1.0
     is_break: bool = False
     context: bool = False
+    frame: float = 1.0  # analysis/scheduling framing: damps direction evidence
     actors: tuple[str, ...] = ()  # actor keys (lower-case aliases) inside the phrase
 
 
@@ -181,6 +184,10 @@ class Taxonomy:
             if not 0.0 <= float(factor) <= 1.0:
                 raise TaxonomyError(f"hedge factor for {phrase!r} must be in [0, 1]")
             add(phrase, hedge=float(factor))
+        for phrase, factor in raw.get("frames", {}).items():
+            if not 0.0 < float(factor) <= 1.0:
+                raise TaxonomyError(f"frame factor for {phrase!r} must be in (0, 1]")
+            add(phrase, frame=float(factor))
         for phrase in raw["breaks"]:
             add(phrase, is_break=True)
         return found
