@@ -1,0 +1,282 @@
+"""Read-only access to the sink's aggregated tables, one interface for SQLite and PostgreSQL.
+
+The sinks (connectors/sinks, tables in docs/stores.md) own the schema; this
+module only reads ``index_rows``, ``items`` and ``alerts``. All SQL lives here,
+written once with a placeholder token and parameterized; the two back ends only
+differ in how they connect, how a timestamp column is compared and how values
+come back (SQLite keeps ISO text and JSON text, PostgreSQL may hold
+``timestamptz``/``jsonb``), which :meth:`Store._ts_col`, :meth:`Store._ts_param`
+and the row converters absorb.
+
+Every method opens a short-lived connection: the dashboard serves a handful of
+people, and a fresh connection means a store that comes back after an outage
+is picked up without restarting anything.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tension.dashboard.errors import EmptyStore, NotFound, StoreConfigError, UnknownCategory
+
+#: columns of index_rows the API returns, in this order
+INDEX_COLUMNS = ("category", "window_kind", "window_size_s", "window_start", "window_end", "n_total",
+                 "n_category", "n_escalating", "n_deescalating", "share", '"index"', "signed_mean",
+                 "balance", "final", "top_items", "emitted_at")
+#: the lean per-point columns of a series (tens of thousands of rows: no JSON to decode)
+SERIES_COLUMNS = ("category", "window_kind", "window_start", "window_end", '"index"', "final")
+ITEM_COLUMNS = ("item_id", "title", "source", "url", "published_at", "categories", "scores", "tension",
+                "direction", "cues", "actors")
+ALERT_COLUMNS = ("alert_id", "category", "rule", "window_start", "window_end", "value", "threshold",
+                 "message", "items", "created_at")
+MAX_ITEMS_PER_POINT = 200
+
+
+class MissingTables(Exception):
+    """The store answers but the sink has not created its tables yet: treated as empty."""
+
+
+def iso(value: Any) -> str | None:
+    """A stored timestamp (ISO text or datetime) → UTC, milliseconds, ``Z``: the sinks' own text form."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == 24 and value[19] == "." and value[23] == "Z":
+        return value  # already the canonical form (the SQLite sink's): skip parsing on the hot path
+    if not isinstance(value, datetime):
+        try:
+            value = parse_ts(str(value))
+        except ValueError:
+            return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_ts(value: str) -> datetime:
+    """ISO text as the sink writes it → aware UTC datetime (naive means UTC)."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _json(value: Any, default: Any) -> Any:
+    """JSON text (SQLite, PostgreSQL text) or an already decoded value (jsonb)."""
+    if value is None:
+        return default
+    if isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class Store(abc.ABC):
+    """The queries the API needs; subclasses supply connections and dialect details."""
+
+    kind: str = "store"
+    placeholder: str = "?"
+
+    def __init__(self, label: str) -> None:
+        self.label = label  # shown on the page and in logs: never contains a password
+
+    # -- back-end hooks -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read-only statement; raise StoreUnavailable or MissingTables."""
+
+    def _ts_col(self, column: str) -> str:
+        """SQL expression comparing a timestamp column with a :meth:`_ts_param` value."""
+        return column
+
+    def _ts_param(self, value: datetime) -> Any:
+        return iso(value)
+
+    def _ts_equals(self, column: str, value: datetime) -> tuple[str, list[Any]]:
+        """SQL and parameters matching one instant; SQLite also accepts the sinks' older second-precision text."""
+        plain = value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return f"{column} IN (?, ?)", [iso(value), plain]
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder) if self.placeholder != "?" else sql
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._query(self._sql(sql), params)
+
+    def _in(self, values: Sequence[Any]) -> str:
+        return "(" + ",".join("?" for _ in values) + ")"
+
+    # -- queries ---------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """Counts and a version token that changes whenever rows are added or updated."""
+        try:
+            n_index, last_index = self._rows("SELECT COUNT(*), MAX(emitted_at) FROM index_rows")[0]
+            n_alerts, last_alert = self._rows("SELECT COUNT(*), MAX(created_at) FROM alerts")[0]
+            (n_items,) = self._rows("SELECT COUNT(*) FROM items")[0]
+        except MissingTables:
+            n_index = n_alerts = n_items = 0
+            last_index = last_alert = None
+        version = f"{n_index}|{iso(last_index)}|{n_alerts}|{iso(last_alert)}"
+        return {"store": self.kind, "label": self.label, "index_rows": int(n_index), "alerts": int(n_alerts),
+                "items": int(n_items), "last_emitted_at": iso(last_index), "version": version,
+                "empty": int(n_index) == 0}
+
+    def categories(self) -> list[str]:
+        """Categories with index rows, ``overall`` first; EmptyStore when there are none."""
+        try:
+            names = [r[0] for r in self._rows("SELECT DISTINCT category FROM index_rows")]
+        except MissingTables:
+            names = []
+        if not names:
+            raise EmptyStore("the store has no index rows yet: is the worker running and the sink "
+                             "writing to this store?")
+        return sorted(names, key=lambda c: (c != "overall", c))
+
+    def check_categories(self, wanted: Sequence[str] | None) -> list[str]:
+        """The requested categories (all when None), or UnknownCategory naming the missing ones."""
+        known = self.categories()
+        if not wanted:
+            return known
+        unknown = [c for c in wanted if c not in known]
+        if unknown:
+            raise UnknownCategory(unknown, known)
+        return [c for c in known if c in wanted]
+
+    def overview(self, size_s: int) -> list[dict[str, Any]]:
+        """Per category: the latest 24 h and daily windows and the change since the previous day."""
+        out = []
+        for category in self.categories():
+            entry: dict[str, Any] = {"category": category}
+            for kind in ("hopping", "tumbling"):
+                latest = self._latest(category, kind, size_s, None)
+                previous = None
+                if latest is not None:
+                    day_before = parse_ts(latest["window_start"]) - timedelta(days=1)
+                    previous = self._latest(category, kind, size_s, day_before)
+                change = None
+                if latest and previous and latest["index"] is not None and previous["index"] is not None:
+                    change = latest["index"] - previous["index"]
+                entry[kind] = {"current": latest, "previous_day": previous, "change": change}
+            out.append(entry)
+        return out
+
+    def _latest(self, category: str, kind: str, size_s: int, at_or_before: datetime | None) -> dict | None:
+        sql = (f"SELECT {', '.join(INDEX_COLUMNS)} FROM index_rows WHERE category = ? AND window_kind = ? "
+               "AND window_size_s = ?")
+        params: list[Any] = [category, kind, size_s]
+        if at_or_before is not None:
+            sql += f" AND {self._ts_col('window_start')} <= ?"
+            params.append(self._ts_param(at_or_before))
+        rows = self._rows(sql + f" ORDER BY {self._ts_col('window_start')} DESC LIMIT 1", params)
+        return self._index_row(rows[0], with_items=False) if rows else None
+
+    def series(self, categories: Sequence[str] | None, kinds: Sequence[str], size_s: int,
+               since: datetime | None, until: datetime | None, limit: int) -> dict[str, Any]:
+        """Index rows per category and kind, oldest first, within [since, until)."""
+        cats = self.check_categories(categories)
+        sql = (f"SELECT {', '.join(SERIES_COLUMNS)} FROM index_rows WHERE category IN {self._in(cats)} "
+               f"AND window_kind IN {self._in(kinds)} AND window_size_s = ?")
+        params: list[Any] = [*cats, *kinds, size_s]
+        if since is not None:
+            sql += f" AND {self._ts_col('window_start')} >= ?"
+            params.append(self._ts_param(since))
+        if until is not None:
+            sql += f" AND {self._ts_col('window_start')} < ?"
+            params.append(self._ts_param(until))
+        sql += f" ORDER BY {self._ts_col('window_start')} LIMIT ?"
+        rows = self._rows(sql, [*params, limit + 1])
+        truncated = len(rows) > limit
+        result: dict[str, dict[str, list[dict[str, Any]]]] = {c: {k: [] for k in kinds} for c in cats}
+        for row in rows[:limit]:
+            result[row[0]][row[1]].append({
+                "window_start": iso(row[2]), "window_end": iso(row[3]), "index": _num(row[4]),
+                "final": bool(row[5])})
+        return {"categories": cats, "window_size_s": size_s, "truncated": truncated, "series": result}
+
+    def point(self, category: str, kind: str, size_s: int, window_start: datetime) -> dict[str, Any]:
+        """One window and the items behind it (its ``top_items`` looked up in ``items``)."""
+        self.check_categories([category])
+        match, match_params = self._ts_equals("window_start", window_start)
+        rows = self._rows(
+            f"SELECT {', '.join(INDEX_COLUMNS)} FROM index_rows WHERE category = ? AND window_kind = ? "
+            f"AND window_size_s = ? AND {match}", [category, kind, size_s, *match_params])
+        if not rows:
+            raise NotFound(f"no {kind} window of {size_s}s for {category!r} starting at {iso(window_start)}")
+        point = self._index_row(rows[0], with_items=True)
+        ids = [str(i) for i in point["top_items"]][:MAX_ITEMS_PER_POINT]
+        found = {}
+        if ids:
+            for row in self._rows(f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE item_id IN {self._in(ids)}",
+                                  ids):
+                found[row[0]] = self._item_row(row)
+        point["items"] = [found[i] for i in ids if i in found]
+        point["missing_items"] = [i for i in ids if i not in found]
+        return point
+
+    def alerts(self, categories: Sequence[str] | None, since: datetime | None, limit: int) -> list[dict]:
+        """Newest alerts first; ``since`` keeps only those created after it (for polling)."""
+        sql = f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE 1 = 1"
+        params: list[Any] = []
+        if categories:
+            sql += f" AND category IN {self._in(categories)}"
+            params.extend(categories)
+        if since is not None:
+            sql += f" AND {self._ts_col('created_at')} > ?"
+            params.append(self._ts_param(since))
+        sql += f" ORDER BY {self._ts_col('created_at')} DESC LIMIT ?"
+        try:
+            rows = self._rows(sql, [*params, limit])
+        except MissingTables:
+            return []
+        return [{"id": r[0], "category": r[1], "rule": r[2], "window_start": iso(r[3]), "window_end": iso(r[4]),
+                 "value": _num(r[5]), "threshold": _num(r[6]), "message": r[7], "items": _json(r[8], []),
+                 "created_at": iso(r[9])} for r in rows]
+
+    # -- row conversion --------------------------------------------------------------------------
+    @staticmethod
+    def _index_row(row: Sequence[Any], *, with_items: bool) -> dict[str, Any]:
+        top = _json(row[14], [])
+        out = {"category": row[0], "window_kind": row[1], "window_size_s": int(row[2]),
+               "window_start": iso(row[3]), "window_end": iso(row[4]), "n_total": int(row[5]),
+               "n_category": int(row[6]), "n_escalating": int(row[7]), "n_deescalating": int(row[8]),
+               "share": _num(row[9]), "index": _num(row[10]), "signed_mean": _num(row[11]),
+               "balance": _num(row[12]), "final": bool(row[13]), "n_top": len(top), "emitted_at": iso(row[15])}
+        if with_items:
+            out["top_items"] = top
+        return out
+
+    @staticmethod
+    def _item_row(row: Sequence[Any]) -> dict[str, Any]:
+        return {"id": row[0], "title": row[1], "source": row[2], "url": row[3], "published_at": iso(row[4]),
+                "categories": _json(row[5], []), "scores": _json(row[6], {}), "tension": _num(row[7]),
+                "direction": row[8], "cues": _json(row[9], []), "actors": _json(row[10], [])}
+
+
+def open_store(url: str) -> Store:
+    """A store from a URL: ``sqlite:///rel.db``, ``sqlite:////abs.db``, a bare path, or ``postgresql://``."""
+    url = url.strip()
+    if not url:
+        raise StoreConfigError("no store given: pass --store sqlite:///path or postgresql://...")
+    if url.startswith(("postgresql://", "postgres://")):
+        from tension.dashboard.store_postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url.startswith("sqlite://"):
+        rest = url[len("sqlite://"):]
+        if not rest.startswith("/") or rest == "/":
+            raise StoreConfigError("a SQLite store URL looks like sqlite:///relative.db or sqlite:////abs.db")
+        path = rest[1:]
+    elif "://" in url:
+        raise StoreConfigError(f"unsupported store scheme {url.split('://', 1)[0]!r}: use sqlite or postgresql")
+    else:
+        path = url
+    from tension.dashboard.store_sqlite import SQLiteStore
+
+    return SQLiteStore(path)
