@@ -101,6 +101,22 @@ class ProducerSettings(BaseModel):
     rate_per_s: float | None = Field(default=None, gt=0)
 
 
+class DashboardSettings(BaseModel):
+    """`tension dashboard`: where it listens and what it reads.
+
+    ``store`` is a URL (``sqlite:///relative.db``, ``sqlite:////abs.db`` or
+    ``postgresql://...``); empty means the sink's SQLite file. It is a secret
+    because a PostgreSQL DSN may carry a password.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    store: SecretStr = SecretStr("")
+    api_url: str | None = Field(default=None, description="the worker's live HTTP API, optional")
+    refresh_s: float = Field(default=5.0, gt=0, le=3600, description="how often the page polls")
+    max_points: int = Field(default=50_000, ge=100, description="cap on rows one series request returns")
+
+
 class Settings(BaseSettings):
     """The whole configuration; see docs/configuration.md for every field."""
 
@@ -118,6 +134,7 @@ class Settings(BaseSettings):
     sink: SinkSettings = SinkSettings()
     producer: ProducerSettings = ProducerSettings()
     local_registry: LocalRegistrySettings = LocalRegistrySettings()
+    dashboard: DashboardSettings = DashboardSettings()
     # Confluent-compatible Schema Registry (e.g. http://127.0.0.1:8081/apis/ccompat/v7); when set,
     # writers use Confluent framing (magic 0 + schema id), else Avro single-object encoding.
     registry_url: str | None = None
