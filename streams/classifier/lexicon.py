@@ -122,7 +122,9 @@ class PhraseMatcher:
                     node.phrases += (phrase,)
         if not self._root.children:
             raise TaxonomyError("empty lexicon")
-        self._vocab: dict[str, TokenInfo] = {}
+        self._vocab: dict[str, TokenInfo] = {}  # tokens with any key or break
+        self._hot: dict[str, TokenInfo] = {}  # tokens that start a phrase or break
+        self._known: set[str] = set()  # every token analysed
 
     def _analyse(self, raw: str) -> TokenInfo:
         """Keys and breaks of one raw token; memoised by ``tokens``."""
@@ -145,25 +147,41 @@ class PhraseMatcher:
         """Raw tokens and the phrase-starting ones as (index, start keys).
 
         A ``None`` in place of keys marks a clause break (sentence
-        punctuation, brackets) at that token.
+        punctuation, brackets) at that token.  Hot loop: most tokens cost one
+        set-membership test (``hot`` holds only tokens that start a phrase or
+        break a clause; ``known`` every token analysed so far).
         """
         toks = text.split()
-        vocab = self._vocab
-        if len(vocab) >= _MAX_VOCAB:  # bounded memory; never mid-text (matches() reads it)
-            vocab.clear()
+        hot = self._hot
+        known = self._known
+        if len(known) >= _MAX_VOCAB:  # bounded memory; never mid-text (matches() reads it)
+            known.clear()
+            hot.clear()
+            self._vocab.clear()
         hits: list[Hit] = []
         for i, raw in enumerate(toks):
-            info = vocab.get(raw)
-            if info is None:
-                info = vocab[raw] = self._analyse(raw)
-            if info[0]:
-                if info[2]:
+            if raw in hot:
+                starts, _, before, after = hot[raw]
+                if before:
                     hits.append((i, None))
-                hits.append((i, info[0]))
-                if info[3]:
+                if starts:
+                    hits.append((i, starts))
+                if after:
                     hits.append((i, None))
-            elif info[2] or info[3]:
-                hits.append((i, None))
+            elif raw not in known:
+                known.add(raw)
+                info = self._analyse(raw)
+                if info[1] or info[2] or info[3]:
+                    self._vocab[raw] = info
+                if info[0] or info[2] or info[3]:
+                    hot[raw] = info
+                    starts, _, before, after = info
+                    if before:
+                        hits.append((i, None))
+                    if starts:
+                        hits.append((i, starts))
+                    if after:
+                        hits.append((i, None))
         return toks, hits
 
     def matches(self, toks: list[str], hits: list[Hit]
@@ -183,6 +201,34 @@ class PhraseMatcher:
                 continue
             if i < covered:
                 continue
+            if len(keys) == 1:
+                # Fast path (most tokens): one key, so one trie path to follow.
+                node = root[keys[0]]
+                best_len = 1 if node.phrases else 0
+                best = node.phrases
+                ambiguous = False
+                j = i + 1
+                while node.children and j < n_toks:
+                    if vocab.get(toks[j - 1], _NOTHING)[3]:
+                        break  # the previous token ends a clause
+                    info = vocab.get(toks[j], _NOTHING)
+                    if info[2] or not info[1]:
+                        break
+                    nxt = [node.children[k] for k in info[1] if k in node.children]
+                    if len(nxt) != 1:
+                        ambiguous = bool(nxt)  # several readings: general path below
+                        break
+                    node = nxt[0]
+                    j += 1
+                    if node.phrases:
+                        best_len, best = j - i, node.phrases
+                else:
+                    ambiguous = False
+                if not ambiguous:
+                    if best_len:
+                        covered = i + best_len
+                        yield i, covered, best
+                    continue
             best_len = 0
             best: tuple[str, ...] = ()
             frontier: list[dict[str, _Node]] = []
@@ -196,9 +242,9 @@ class PhraseMatcher:
                     frontier.append(child.children)
             j = i + 1
             while frontier and j < n_toks:
-                if vocab[toks[j - 1]][3]:
+                if vocab.get(toks[j - 1], _NOTHING)[3]:
                     break  # the previous token ends a clause
-                info = vocab[toks[j]]
+                info = vocab.get(toks[j], _NOTHING)
                 if info[2] or not info[1]:
                     break
                 nxt = []

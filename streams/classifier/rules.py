@@ -42,6 +42,8 @@ _FLIP = {ESCALATION: DEESCALATION, DEESCALATION: ESCALATION, NEUTRAL: NEUTRAL}
 
 def _span(toks: list[str], start: int, end: int) -> str:
     """Cue text for tokens [start, end): the words as written, edge punctuation off."""
+    if end - start == 1:
+        return toks[start].strip(_CUE_STRIP)
     return " ".join(toks[start:end]).strip(_CUE_STRIP)
 
 
@@ -63,7 +65,7 @@ class _Pending:
 class _Evidence:
     """Mutable per-item accumulator (plain slots class: it is built per call)."""
 
-    __slots__ = ("raw", "sums", "cues", "seen", "context", "actors", "frame")
+    __slots__ = ("raw", "sums", "cues", "seen", "context", "actors", "frame", "lookalike")
 
     def __init__(self) -> None:
         self.raw: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
@@ -71,6 +73,7 @@ class _Evidence:
         self.cues: list[Cue] = []
         self.seen: set[tuple[str, str | None, str]] = set()
         self.context = False
+        self.lookalike: set[str] = set()  # categories a homonym phrase argued against
         self.actors: list[str] = []  # matched actor keys, in order
         self.frame = {"t": 1.0, "b": 1.0}  # strongest framing factor per field
 
@@ -129,13 +132,18 @@ class RulesEngine:
 
     def _decide(self, ev: _Evidence, actors: tuple[str, ...]) -> Classification:
         p = self._p
+        # A category needs economic/policy context: a country or official, or
+        # policy vocabulary.  Policy words do not count for a category that a
+        # homonym phrase argued against ("soccer" for trade, "visa card" for
+        # visas): then only a named actor restores full weight.
         factor = 1.0 if (ev.context or actors) else p.no_context_factor
+        lookalike = p.lookalike_context_factor if (ev.lookalike and not actors) else factor
         scores: dict[str, float] = {}
         chosen: list[str] = []
         threshold = p.category_threshold
         for cat, raw in ev.raw.items():
             if raw > 0:
-                raw *= factor
+                raw *= lookalike if cat in ev.lookalike else factor
                 scores[cat] = round(raw / (raw + threshold), 4)  # < 1 by construction
                 if raw >= threshold:
                     chosen.append(cat)
@@ -189,6 +197,25 @@ class RulesEngine:
                 entry = None
             else:
                 entry = resolve(phrases)
+            if entry is not None and entry.simple:  # fast path: category evidence only
+                for cat, weight in entry.categories:
+                    key = (entry.phrase, cat, fld)
+                    if key not in seen:
+                        seen.add(key)
+                        raw[cat] += weight * mult
+                        if weight < 0:
+                            ev.lookalike.add(cat)
+                        cues.append(_cue(_span(toks, start, end), cat, NEUTRAL, round(weight * mult, 4)))
+                if entry.context:
+                    ev.context = True
+                adjacent = start == prev_end
+                prev_end = end
+                if mods and start - mods[0][0] > mod_scope:
+                    mods = [m for m in mods if start - m[0] <= mod_scope]
+                if verb is not None:
+                    if start - verb.last_idx > obj_scope:
+                        verb = self._flush(verb, toks, mult, fld, ev)
+                continue
             if entry is None or entry.is_break:
                 if verb is not None:
                     verb = self._flush(verb, toks, mult, fld, ev)
@@ -206,6 +233,8 @@ class RulesEngine:
                 if key not in seen:
                     seen.add(key)
                     raw[cat] += weight * mult
+                    if weight < 0:
+                        ev.lookalike.add(cat)
                     cues.append(_cue(_span(toks, start, end), cat, NEUTRAL, round(weight * mult, 4)))
             if entry.context:
                 ev.context = True

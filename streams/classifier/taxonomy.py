@@ -41,6 +41,7 @@ class Params:
     object_scope_words: int
     body_frame_power: float = 0.5
     title_direction_weight: float = 2.0
+    lookalike_context_factor: float = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class Entry:
     context: bool = False
     frame: float = 1.0  # analysis/scheduling framing: damps direction evidence
     actors: tuple[str, ...] = ()  # actor keys (lower-case aliases) inside the phrase
+    simple: bool = False  # only category evidence: the scanner's fast path
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Entry)}
@@ -104,6 +106,8 @@ class Taxonomy:
         self._merged: dict[tuple[str, ...], Entry] = {}
         self.actor_keys = _actor_keys(countries, people)
         self._attach_actors()
+        for phrase, entry in self.entries.items():
+            self.entries[phrase] = replace(entry, simple=_is_simple(entry))
         self.matcher = PhraseMatcher(self.entries)
 
     def _attach_actors(self) -> None:
@@ -207,8 +211,17 @@ class Taxonomy:
         merged = self.entries[ordered[0]]
         for phrase in ordered[1:]:
             merged = _merge(merged, self.entries[phrase])
+        if len(ordered) > 1:  # ``simple`` is derived, so it is recomputed, not merged
+            merged = replace(merged, simple=_is_simple(merged))
         self._merged[phrases] = merged
         return merged
+
+
+def _is_simple(entry: Entry) -> bool:
+    """True when a phrase only adds category evidence (no direction, scope or actor role)."""
+    return (entry.direction is None and not entry.polarity and entry.mode is None
+            and not entry.negator and entry.hedge == 1.0 and not entry.is_break
+            and entry.frame == 1.0 and not entry.actors)
 
 
 def _actor_keys(countries: dict[str, list[str]], people: dict[str, list[str]]
