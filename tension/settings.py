@@ -79,9 +79,13 @@ class StreamSettings(BaseModel):
 class SinkSettings(BaseModel):
     sqlite_path: Path = PROJECT_ROOT / "var" / "tension.sqlite"
     postgres_dsn: SecretStr = SecretStr("")
+    files_dir: Path = Field(default=PROJECT_ROOT / "var" / "files", description="root of the JSONL files sink")
     batch_size: int = Field(default=500, ge=1)
     batch_seconds: float = Field(default=1.0, gt=0)
     group_prefix: str = "tension-sink"
+    retry_max_s: float = Field(default=5.0, gt=0, description="backoff cap while the store is unavailable")
+    session_timeout_ms: int = Field(default=10_000, ge=6_000, description="consumer group session timeout")
+    instance_id: str | None = Field(default=None, description="static group membership: a restart takes over at once")
 
 
 class LocalRegistrySettings(BaseModel):
