@@ -95,3 +95,20 @@ def test_cli_reports_missing_java(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "Java 17+" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_reports_missing_maven(tmp_path: Path) -> None:
+    """Java present, Maven absent, nothing cached: the error names Maven and how to get it."""
+    import shutil
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "java").symlink_to(Path(shutil.which("java")).resolve())
+    env = {"PATH": f"{bindir}:{Path(sys.executable).parent}",
+           "TENSION_LOCAL_KAFKA__HOME": str(tmp_path / "home"),
+           "TENSION_LOCAL_KAFKA__LIB_ROOT": str(tmp_path / "lib")}
+    proc = subprocess.run([sys.executable, "-m", "tension", "kafka", "fetch"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "Maven" in proc.stderr and "apt-get install maven" in proc.stderr
+    assert "Traceback" not in proc.stderr
