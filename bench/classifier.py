@@ -1,10 +1,12 @@
 """Throughput of the classifier engines versus a plain `re` keyword scan.
 
-Run: .venv/bin/python bench/classifier.py [--min-seconds 2]
+Run: .venv/bin/python bench/classifier.py [--min-seconds 2] [--rounds 5]
 
 Every figure is measured in the same process, single-threaded, over the same
-texts (every item of seeds/corpus/*.jsonl, title and body), each repeated
-until at least --min-seconds have elapsed.  The keyword scan is the floor: one
+texts (every item of seeds/corpus/*.jsonl, title and body), each given
+--min-seconds in total, split into --rounds interleaved rounds (scan, engine,
+scan, engine, ...); the fastest round of each is reported, because other jobs
+on a shared machine only ever slow a round down.  The keyword scan is the floor: one
 alternation regex of the category keywords, findall over title + body.
 """
 
@@ -34,14 +36,14 @@ KEYWORDS = (
 KEYWORD_RE = re.compile(r"\b(?:" + "|".join(KEYWORDS) + r")\b", re.IGNORECASE)
 
 
-def measure(fn: Callable[[str, str], object], texts: list[tuple[str, str]], min_seconds: float) -> float:
-    """Items per second of ``fn`` over ``texts``, repeated to >= min_seconds."""
+def measure(fn: Callable[[str, str], object], texts: list[tuple[str, str]], seconds: float) -> float:
+    """Items per second of ``fn`` over ``texts``, repeated for at least ``seconds``."""
     for title, body in texts[:50]:  # warm-up: lazy training, caches
         fn(title, body)
     done = 0
     start = time.perf_counter()
     elapsed = 0.0
-    while elapsed < min_seconds:
+    while elapsed < seconds:
         for title, body in texts:
             fn(title, body)
         done += len(texts)
@@ -56,6 +58,8 @@ def keyword_scan(title: str, body: str) -> object:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-seconds", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="split the time into this many rounds and report the best (shared machines)")
     parser.add_argument("--skip-ml", action="store_true")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
@@ -65,18 +69,26 @@ def main() -> int:
     if not texts:
         print("no corpus found under", CORPUS_DIR, file=sys.stderr)
         return 2
-    print(f"python {platform.python_version()} on {platform.machine()}, 1 core; "
+    print(f"python {platform.python_version()} on {platform.machine()}, 1 core, best of "
+          f"{args.rounds} rounds in {args.min_seconds:g} s per engine; "
           f"{len(texts)} items from {', '.join(p.name for p in paths)}")
-    base = measure(keyword_scan, texts, args.min_seconds)
-    print(f"{'re keyword scan':24} {base:>12,.0f} items/s")
     default = get_engine(DEFAULT_ENGINE)
-    rate = measure(default.classify, texts, args.min_seconds)
+    fns: dict[str, Callable[[str, str], object]] = {"scan": keyword_scan, "default": default.classify}
+    if not args.skip_ml:
+        fns["ml"] = get_engine("ml").classify
+    # Rounds are interleaved (scan, engine, scan, engine, ...) so that load
+    # from other jobs hits every contender alike; each keeps its best round.
+    best = dict.fromkeys(fns, 0.0)
+    for _ in range(max(1, args.rounds)):
+        for name, fn in fns.items():
+            best[name] = max(best[name], measure(fn, texts, args.min_seconds / max(1, args.rounds)))
+    base = best["scan"]
+    print(f"{'re keyword scan':24} {base:>12,.0f} items/s")
+    rate = best["default"]
     print(f"{'engine ' + default.name + ' (default)':24} {rate:>12,.0f} items/s   "
           f"= {rate / base:.3f} x keyword scan   target >= 20,000: {'OK' if rate >= 20_000 else 'MISSED'}")
-    if not args.skip_ml:
-        ml = get_engine("ml")
-        ml_rate = measure(ml.classify, texts, args.min_seconds)
-        print(f"{'engine ml':24} {ml_rate:>12,.0f} items/s   = {ml_rate / base:.3f} x keyword scan")
+    if "ml" in best:
+        print(f"{'engine ml':24} {best['ml']:>12,.0f} items/s   = {best['ml'] / base:.3f} x keyword scan")
     return 0
 
 

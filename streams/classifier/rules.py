@@ -102,6 +102,7 @@ class RulesEngine:
         self._tx = taxonomy or load_taxonomy()
         self._p = self._tx.params
         self.version = f"rules-{self._tx.version}"
+        self._cat_cues: dict[tuple[str, str, float], tuple[tuple[str, float, Cue], ...]] = {}
 
     def classify(self, title: str, body: str = "") -> Classification:
         """Score one item; never raises on any ``str`` input."""
@@ -198,14 +199,10 @@ class RulesEngine:
             else:
                 entry = resolve(phrases)
             if entry is not None and entry.simple:  # fast path: category evidence only
-                for cat, weight in entry.categories:
-                    key = (entry.phrase, cat, fld)
-                    if key not in seen:
-                        seen.add(key)
-                        raw[cat] += weight * mult
-                        if weight < 0:
-                            ev.lookalike.add(cat)
-                        cues.append(_cue(_span(toks, start, end), cat, NEUTRAL, round(weight * mult, 4)))
+                key = (entry.phrase, fld)
+                if key not in seen:
+                    seen.add(key)
+                    self._category_evidence(entry, toks, start, end, mult, ev)
                 if entry.context:
                     ev.context = True
                 adjacent = start == prev_end
@@ -228,14 +225,11 @@ class RulesEngine:
                 mods = [m for m in mods if start - m[0] <= mod_scope]
             if verb is not None and start - verb.last_idx > obj_scope:
                 verb = self._flush(verb, toks, mult, fld, ev)
-            for cat, weight in entry.categories:
-                key = (entry.phrase, cat, fld)
+            if entry.categories:
+                key = (entry.phrase, fld)
                 if key not in seen:
                     seen.add(key)
-                    raw[cat] += weight * mult
-                    if weight < 0:
-                        ev.lookalike.add(cat)
-                    cues.append(_cue(_span(toks, start, end), cat, NEUTRAL, round(weight * mult, 4)))
+                    self._category_evidence(entry, toks, start, end, mult, ev)
             if entry.context:
                 ev.context = True
             if entry.actors:
@@ -286,6 +280,31 @@ class RulesEngine:
                     last_polar = (end, entry, start)
         if verb is not None:
             self._flush(verb, toks, mult, fld, ev)
+
+    def _category_evidence(self, entry: Entry, toks: list[str], start: int, end: int,
+                           mult: float, ev: _Evidence) -> None:
+        """Add a phrase's category weights and cues (each phrase once per field).
+
+        The (weight, cue) list depends only on the phrase, its spelling and
+        the field multiplier, so it is memoised: most items reuse it.
+        """
+        spelled = toks[start] if end - start == 1 else " ".join(toks[start:end])
+        ck = (entry.phrase, spelled, mult)
+        made = self._cat_cues.get(ck)
+        if made is None:
+            if len(self._cat_cues) >= _CUE_CACHE_MAX:
+                self._cat_cues.clear()
+            text = spelled.strip(_CUE_STRIP)
+            made = self._cat_cues[ck] = tuple(
+                (cat, weight * mult, Cue(text, cat, NEUTRAL, round(weight * mult, 4)))
+                for cat, weight in entry.categories
+            )
+        raw = ev.raw
+        for cat, weight, cue in made:
+            raw[cat] += weight
+            if weight < 0:
+                ev.lookalike.add(cat)
+            ev.cues.append(cue)
 
     def _flush(self, verb: _Pending, toks: list[str], mult: float, fld: str,
                ev: _Evidence) -> None:
