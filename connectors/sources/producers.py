@@ -4,7 +4,7 @@ The project depends on kafka-python; confluent-kafka (librdkafka) is an
 optional extra. Both are configured the same way — ``acks=all`` and
 idempotence on, so a retried send never duplicates or reorders a record — and
 ``bench/producer.py`` measures them. confluent-kafka measured several times
-faster (see docs/contracts.md), so ``auto`` picks it when installed and falls
+faster (about 38x on acks=all + idempotence, see docs/contracts.md), so ``auto`` picks it when installed and falls
 back to kafka-python otherwise.
 """
 

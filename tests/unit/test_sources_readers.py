@@ -140,3 +140,26 @@ def test_future_date_rejected() -> None:
         from connectors.sources import build_item
         build_item({"title": "t", "published_at": "2999-01-01"}, default_source="s", opts=ReadOptions())
     assert err.value.reason == "date"
+
+
+def test_url_input_served_on_loopback(tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "feed.rss").write_bytes(RSS)
+    (tmp_path / "plain").write_bytes(ATOM)  # no suffix: sniffed as a feed
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        out = _read([f"{base}/feed.rss", f"{base}/plain", f"{base}/missing.jsonl"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    titles = [o.title for o in out if isinstance(o, NewsItem)]
+    assert titles == ["Tariff truce extended", "Rare earth permits"]
+    assert [(o.reason, o.source_ref) for o in out if isinstance(o, Rejection)] == [
+        ("date", f"{base}/feed.rss#entry2"), ("parse", f"{base}/missing.jsonl")]
