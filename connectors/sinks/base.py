@@ -1,11 +1,22 @@
 """The sink framework: consume → decode → batch → write → commit, done once for every store.
 
 A store only implements :class:`Sink` (open, write a batch in one transaction,
-close). :class:`SinkRunner` owns the Kafka side: offsets are committed only
-after ``write_batch`` returned (the store's transaction committed), so a crash
-replays at most the last batch, and idempotent upserts absorb the replay.
-Records that cannot be decoded go to the dead-letter topic with their
-coordinates; store errors are retried with backoff while the consumer is paused.
+flush, close, and say which errors are worth retrying). :class:`SinkRunner`
+owns the Kafka side, so every store gets the same guarantees:
+
+* **Commit after write.** Offsets are committed only after ``write_batch`` and
+  ``flush`` returned, i.e. after the store's transaction committed. A crash
+  replays at most the uncommitted batch; idempotent upserts absorb the replay.
+* **Bounded batches.** A batch closes at ``batch_size`` records or after
+  ``batch_seconds``, whichever comes first; nothing else is buffered.
+* **Backpressure.** While the store refuses a batch the runner pauses every
+  assigned partition, retries with exponential backoff (capped) and keeps the
+  group membership alive; it never fetches ahead of what was written.
+* **Bad input never blocks.** Undecodable records, and records the store
+  rejects on their own (constraint or data errors, found by splitting the
+  batch), go to the dead-letter topic with the reason; the sink keeps going.
+* **Rebalance safety.** Records of partitions revoked mid-batch are dropped
+  from the batch, never committed by this member: the new owner replays them.
 """
 
 from __future__ import annotations
@@ -14,28 +25,34 @@ import abc
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
 
-from connectors.exceptions import SinkWriteError
-from schemas.serde import AvroDeserializer, AvroSerializer
+from connectors.exceptions import DeadLetterError, SinkConfigError, SinkWriteError
+from schemas.serde import AvroSerializer, deserializer_for
 
 log = logging.getLogger(__name__)
+
+#: record kind → Avro record name on the wire
+KIND_SCHEMAS: Mapping[str, str] = {"item": "ClassifiedItem", "index": "TensionIndexUpdate", "alert": "Alert"}
 
 
 @dataclass(frozen=True)
 class SinkRecord:
-    """One decoded record with the coordinates it came from."""
+    """One decoded record with the coordinates (and raw bytes, for dead letters) it came from."""
 
     kind: str  # "item", "index" or "alert": which table it belongs to
     value: dict[str, Any]
     topic: str
     partition: int
     offset: int
+    key: bytes | None = field(default=None, repr=False)
+    raw: bytes = field(default=b"", repr=False)
 
 
 class Sink(abc.ABC):
@@ -45,35 +62,101 @@ class Sink(abc.ABC):
 
     @abc.abstractmethod
     def open(self) -> None:
-        """Called once before the first batch: connect, create or migrate tables."""
+        """Called once, before the consumer joins its group: connect, check or create the schema.
+
+        Raise to refuse to start (e.g. migrations missing); the runner then never commits anything.
+        """
 
     @abc.abstractmethod
     def write_batch(self, records: list[SinkRecord]) -> None:
-        """Called with each batch: write every record in ONE transaction and commit it.
+        """Called with each batch (never empty): write every record in ONE transaction and commit it.
 
-        Must be idempotent (upserts): after a crash the runner replays records
-        whose offsets were not committed. Raise on failure; the runner retries.
+        Must be idempotent (upserts or offset-keyed files): after a crash the
+        runner replays records whose offsets were not committed, and after a
+        failure it calls again with the same or a smaller batch. Raise on
+        failure and leave the store as it was; :meth:`is_transient` decides
+        whether the runner retries the whole batch or looks for a bad record.
+        """
+
+    def flush(self) -> None:
+        """Called after ``write_batch`` returned and before the offsets are committed.
+
+        For stores whose ``write_batch`` leaves data in OS buffers (files): make
+        it durable here. Databases commit in ``write_batch`` and need nothing.
         """
 
     def close(self) -> None:
-        """Called once at shutdown, after the last batch was committed."""
+        """Called once at shutdown, after the last batch was committed (or the runner failed)."""
+
+    def on_assign(self, partitions: Collection[tuple[str, int]]) -> None:
+        """Called when the group gives this member partitions, before any of their records is written.
+
+        Stores that keep per-partition state (the files sink's high-water marks) reload it here,
+        because another member may have written those partitions since.
+        """
+
+    def is_transient(self, exc: Exception) -> bool:
+        """Called when ``write_batch`` raised. True: the store is unavailable, retry the same batch
+        with backoff. False: the data is at fault; the runner splits the batch and dead-letters
+        the records that fail on their own. Default: OS/connection errors are transient."""
+        return isinstance(exc, (OSError, ConnectionError, TimeoutError))
+
+    def describe_error(self, exc: Exception) -> str:
+        """Called to put a store error into logs and dead letters; override to strip secrets."""
+        return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-#: record kind → Avro record name on the wire
-KIND_SCHEMAS: Mapping[str, str] = {"item": "ClassifiedItem", "index": "TensionIndexUpdate", "alert": "Alert"}
+@dataclass
+class _Batch:
+    """The records being collected, their next offsets and the dead letters sent for them."""
+
+    records: list[SinkRecord] = field(default_factory=list)
+    offsets: dict[TopicPartition, OffsetAndMetadata] = field(default_factory=dict)
+    dead: list[tuple[Any, Any]] = field(default_factory=list)  # (future, record coordinates)
+
+    def drop(self, revoked: Collection[TopicPartition]) -> int:
+        gone = {(tp.topic, tp.partition) for tp in revoked}
+        before = len(self.records)
+        self.records = [r for r in self.records if (r.topic, r.partition) not in gone]
+        for tp in revoked:
+            self.offsets.pop(tp, None)
+        return before - len(self.records)
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, runner: SinkRunner) -> None:
+        self.runner = runner
+
+    def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        dropped = self.runner._batch.drop(revoked)
+        if dropped:
+            log.info("%s: partitions %s revoked; %d uncommitted records left to their new owner",
+                     self.runner.sink.name, sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked), dropped)
+
+    def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        self.runner.sink.on_assign([(tp.topic, tp.partition) for tp in assigned])
+        log.info("%s: assigned %s", self.runner.sink.name, sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
 
 
 class SinkRunner:
-    """Drives one Sink from Kafka topics; stop() from another thread or a signal."""
+    """Drives one Sink from Kafka topics; ``stop()`` from another thread or a signal handler."""
 
     def __init__(self, sink: Sink, *, bootstrap: str, topics: Mapping[str, str], group_id: str,
                  deadletter_topic: str, batch_size: int = 500, batch_seconds: float = 1.0,
-                 max_retry_s: float = 30.0, on_batch: Callable[[int], None] | None = None) -> None:
+                 retry_initial_s: float = 0.2, max_retry_s: float = 5.0, session_timeout_ms: int = 10_000,
+                 group_instance_id: str | None = None, registry_url: str | None = None,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         if batch_size < 1 or batch_seconds <= 0:
-            raise ValueError("batch_size must be >= 1 and batch_seconds > 0")
+            raise SinkConfigError("batch_size must be >= 1 and batch_seconds > 0")
+        if not 0 < retry_initial_s <= max_retry_s:
+            raise SinkConfigError("need 0 < retry_initial_s <= max_retry_s")
+        if not topics or not group_id or not deadletter_topic:
+            raise SinkConfigError("topics, group_id and deadletter_topic are required")
         unknown = set(topics.values()) - set(KIND_SCHEMAS)
         if unknown:
-            raise ValueError(f"unknown record kinds {unknown}; expected {sorted(KIND_SCHEMAS)}")
+            raise SinkConfigError(f"unknown record kinds {unknown}; expected {sorted(KIND_SCHEMAS)}")
+        if deadletter_topic in topics:
+            raise SinkConfigError("the dead-letter topic cannot also be a source topic")
         self.sink = sink
         self.topics = dict(topics)  # topic name → kind
         self.bootstrap = bootstrap
@@ -81,92 +164,183 @@ class SinkRunner:
         self.deadletter_topic = deadletter_topic
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
+        self.retry_initial_s = retry_initial_s
         self.max_retry_s = max_retry_s
+        self.session_timeout_ms = session_timeout_ms
+        self.group_instance_id = group_instance_id
         self.on_batch = on_batch
-        self._decoders = {k: AvroDeserializer(v) for k, v in KIND_SCHEMAS.items()}
+        self._decoders = {k: deserializer_for(v, registry_url=registry_url) for k, v in KIND_SCHEMAS.items()}
         self._dead = AvroSerializer("DeadLetter")
         self._stop = threading.Event()
+        self._batch = _Batch()
+        self._producer: Any = None  # set by run(); dead letters go through it
         self.written = 0
         self.dead_lettered = 0
+        self.retries = 0
 
     def stop(self) -> None:
+        """Finish the current batch (write and commit it), then return from :meth:`run`."""
         self._stop.set()
 
     def run(self) -> None:
-        consumer = KafkaConsumer(
-            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=self.batch_size,
-            client_id=f"{self.group_id}-{self.sink.name}",
-        )
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
         self.sink.open()
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_records=self.batch_size,
+            session_timeout_ms=self.session_timeout_ms, heartbeat_interval_ms=max(self.session_timeout_ms // 5, 100),
+            group_instance_id=self.group_instance_id, client_id=f"{self.group_id}-{self.sink.name}",
+        )
+        producer = self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+        consumer.subscribe(list(self.topics), listener=_Listener(self))
         log.info("%s sink consuming %s as group %s", self.sink.name, sorted(self.topics), self.group_id)
+        clean = False
         try:
             while not self._stop.is_set():
-                batch, offsets = self._collect(consumer, producer)
-                if batch or offsets:
-                    self._write_with_retry(consumer, batch)
-                    producer.flush()  # dead letters durable before their offsets are committed
-                    consumer.commit(offsets)
-                    self.written += len(batch)
-                    if self.on_batch:
-                        self.on_batch(len(batch))
+                self._collect(consumer)
+                if self._batch.offsets:
+                    self._write(consumer)
+                    self._settle_dead_letters()
+                    self._commit(consumer)
+            clean = True
         finally:
+            # A static member that leaves on a crash keeps its partitions until the session times out;
+            # a clean stop hands them over at once.
             consumer.close(autocommit=False)
             producer.close()
             self.sink.close()
-            log.info("%s sink stopped: %d rows written, %d dead letters", self.sink.name,
-                     self.written, self.dead_lettered)
+            log.info("%s sink stopped%s: %d rows written, %d dead letters, %d retries", self.sink.name,
+                     "" if clean else " on an error", self.written, self.dead_lettered, self.retries)
 
-    def _collect(self, consumer: KafkaConsumer, producer: KafkaProducer) -> tuple[list[SinkRecord], dict]:
-        batch: list[SinkRecord] = []
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+    # -- consume and decode -------------------------------------------------------------------------
+
+    def _collect(self, consumer: KafkaConsumer) -> None:
+        """Fill ``self._batch`` up to batch_size records or batch_seconds, whichever comes first."""
+        self._batch = _Batch()
         deadline = time.monotonic() + self.batch_seconds
-        while len(batch) < self.batch_size and not self._stop.is_set():
+        while len(self._batch.records) < self.batch_size and not self._stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            polled = consumer.poll(timeout_ms=int(remaining * 1000), max_records=self.batch_size - len(batch))
+            polled = consumer.poll(timeout_ms=max(int(remaining * 1000), 1),
+                                   max_records=self.batch_size - len(self._batch.records))
             for tp, messages in polled.items():
                 for msg in messages:
-                    kind = self.topics[msg.topic]
-                    try:
-                        value = self._decoders[kind](msg.value)
-                    except Exception as exc:
-                        self._dead_letter(producer, msg, exc)
-                    else:
-                        batch.append(SinkRecord(kind, value, msg.topic, msg.partition, msg.offset))
-                    offsets[tp] = OffsetAndMetadata(msg.offset + 1, "", -1)
-        return batch, offsets
+                    self._decode(tp, msg)
 
-    def _write_with_retry(self, consumer: KafkaConsumer, batch: list[SinkRecord]) -> None:
-        """Retry until the store takes the batch; pause fetching meanwhile (backpressure)."""
-        delay = 0.2
+    def _decode(self, tp: TopicPartition, msg: Any) -> None:
+        kind = self.topics[msg.topic]
+        raw = msg.value or b""
+        try:
+            value = self._decoders[kind](raw)
+        except Exception as exc:
+            self._dead_letter(msg.topic, msg.partition, msg.offset, msg.key, raw, "decode",
+                              type(exc).__name__, str(exc))
+        else:
+            self._batch.records.append(SinkRecord(kind, value, msg.topic, msg.partition, msg.offset, msg.key, raw))
+        self._batch.offsets[tp] = OffsetAndMetadata(msg.offset + 1, "", -1)
+
+    # -- write with retries, splitting out bad records ----------------------------------------------
+
+    def _write(self, consumer: KafkaConsumer) -> None:
+        """Write the batch, retrying transient store errors with backoff while paused (backpressure)."""
+        delay = self.retry_initial_s
         attempt = 0
         while True:
             attempt += 1
+            records = self._batch.records  # may shrink if a rebalance revoked partitions meanwhile
             try:
-                if batch:
-                    self.sink.write_batch(batch)
+                if records:
+                    self._write_or_split(records)
+                    self.sink.flush()
                 if attempt > 1:
-                    consumer.resume(*consumer.assignment())
+                    consumer.resume(*consumer.paused())
+                    log.info("%s: store accepted the batch of %d rows after %d attempts",
+                             self.sink.name, len(records), attempt)
+                self.written += len(records)
+                if self.on_batch:
+                    self.on_batch(len(records))
                 return
             except Exception as exc:
                 if self._stop.is_set():
-                    raise SinkWriteError(self.sink.name, batch, exc) from exc
-                log.warning("%s write of %d rows failed (attempt %d), retrying in %.1fs: %s",
-                            self.sink.name, len(batch), attempt, delay, exc)
-                consumer.pause(*consumer.assignment())
-                self._stop.wait(delay)
-                consumer.poll(timeout_ms=0)  # keep group membership alive while paused
+                    raise SinkWriteError(self.sink.name, records, exc) from exc
+                self.retries += 1
+                log.warning("%s: write of %d rows failed (attempt %d), retrying in %.1fs: %s",
+                            self.sink.name, len(records), attempt, delay, self.sink.describe_error(exc))
+                self._idle(consumer, delay)
                 delay = min(delay * 2, self.max_retry_s)
 
-    def _dead_letter(self, producer: KafkaProducer, msg: Any, exc: Exception) -> None:
-        log.warning("dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
-        producer.send(self.deadletter_topic, key=msg.key, value=self._dead({
-            "original": msg.value or b"", "original_key": msg.key, "source_topic": msg.topic,
-            "source_partition": msg.partition, "source_offset": msg.offset, "source_ref": None,
-            "error_class": type(exc).__name__, "error_message": str(exc)[:2000], "reason": "decode",
-            "stage": f"sink:{self.sink.name}", "attempt": 1, "failed_at": datetime.now(timezone.utc),
+    def _write_or_split(self, records: list[SinkRecord]) -> None:
+        """Write; if the store blames the data, bisect until the offending records stand alone."""
+        try:
+            self.sink.write_batch(records)
+        except Exception as exc:
+            if self.sink.is_transient(exc):
+                raise
+            if len(records) == 1:
+                rec = records[0]
+                log.warning("%s: store rejected %s[%d]@%d: %s", self.sink.name, rec.topic, rec.partition,
+                            rec.offset, self.sink.describe_error(exc))
+                self._dead_letter(rec.topic, rec.partition, rec.offset, rec.key,
+                                  rec.raw, "constraint", type(exc).__name__, self.sink.describe_error(exc))
+                return
+            mid = len(records) // 2
+            self._write_or_split(records[:mid])
+            self._write_or_split(records[mid:])
+
+    def _idle(self, consumer: KafkaConsumer, seconds: float) -> None:
+        """Wait without fetching: pause every partition, keep polling so the group keeps us."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            consumer.pause(*consumer.assignment())
+            # Partitions assigned by a rebalance inside poll() start unpaused and may return
+            # records: rewind to them so nothing is skipped, they are fetched again after the batch.
+            for tp, messages in consumer.poll(timeout_ms=0).items():
+                if messages:
+                    consumer.seek(tp, messages[0].offset)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._stop.wait(min(remaining, 0.5))
+
+    # -- dead letters and commits -------------------------------------------------------------------
+
+    def _dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
+                     raw: bytes, reason: str, error_class: str, message: str) -> None:
+        log.warning("dead-lettering %s[%d]@%d (%s): %s", topic, partition, offset, reason, message[:300])
+        future = self._producer.send(self.deadletter_topic, key=key, value=self._dead({
+            "original": raw, "original_key": key, "source_topic": topic, "source_partition": partition,
+            "source_offset": offset, "source_ref": None, "error_class": error_class,
+            "error_message": message[:2000], "reason": reason, "stage": f"sink:{self.sink.name}",
+            "attempt": 1, "failed_at": datetime.now(timezone.utc),
         }))
+        self._batch.dead.append((future, (topic, partition, offset)))
         self.dead_lettered += 1
+
+    def _settle_dead_letters(self) -> None:
+        """Dead letters must be durable before the offsets of their records are committed."""
+        if not self._batch.dead:
+            return
+        self._producer.flush()
+        for future, (topic, partition, offset) in self._batch.dead:
+            try:
+                future.get(timeout=30)
+            except KafkaError as exc:
+                raise DeadLetterError(topic, partition, offset, exc) from exc
+
+    def _commit(self, consumer: KafkaConsumer) -> None:
+        offsets = dict(self._batch.offsets)
+        if not offsets:
+            return
+        for attempt in range(1, 6):
+            try:
+                consumer.commit(offsets)
+                return
+            except CommitFailedError as exc:
+                # The group rebalanced: the rows are written; whoever owns the partitions now
+                # replays them from the last commit and the upserts make that harmless.
+                log.warning("%s: commit refused after a rebalance (%s); records will be replayed", self.sink.name, exc)
+                return
+            except KafkaError as exc:
+                log.warning("%s: commit failed (attempt %d): %s", self.sink.name, attempt, exc)
+                self._stop.wait(min(self.retry_initial_s * 2 ** attempt, self.max_retry_s))
+        log.error("%s: could not commit offsets; the last batch will be replayed after a restart", self.sink.name)

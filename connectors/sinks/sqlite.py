@@ -1,163 +1,152 @@
-"""SQLite store, the embedded default: WAL mode, upserts keyed so replays never duplicate.
+"""SQLite store, the embedded default: WAL mode, versioned migrations, upserts where the newest wins.
 
-Tables (documented in docs/stores.md): ``items`` keyed by item id,
+Tables (documented in docs/stores.md): ``items`` keyed by item id (plus
+``item_categories``, one row per item and category, for per-category queries),
 ``index_rows`` keyed by (category, window_kind, window_size_s, window_start),
-``alerts`` keyed by alert id.
+``alerts`` keyed by alert id. A row is only replaced by a record whose version
+column (classified_at, emitted_at, created_at) is at least as new, so a replay
+of an older record after a window was updated leaves the newest values.
+Migrations are applied on open: SQLite is a file owned by the sink.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from connectors.exceptions import MigrationError, SinkConfigError
+from connectors.sinks import migrations
 from connectors.sinks.base import Sink, SinkRecord
+from connectors.sinks.rows import (ALERT_COLUMNS, INDEX_COLUMNS, ITEM_COLUMNS, JSON_COLUMNS, TABLES, dumps, iso,
+                                   latest_per_key, split_by_table)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    item_id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    body TEXT NOT NULL,
-    source TEXT NOT NULL,
-    url TEXT,
-    published_at TEXT NOT NULL,
-    categories TEXT NOT NULL,
-    scores TEXT NOT NULL,
-    tension REAL NOT NULL,
-    direction TEXT NOT NULL,
-    cues TEXT NOT NULL,
-    actors TEXT NOT NULL,
-    classifier_version TEXT NOT NULL,
-    classified_at TEXT NOT NULL,
-    kafka_partition INTEGER NOT NULL,
-    kafka_offset INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS items_published ON items(published_at);
-CREATE TABLE IF NOT EXISTS item_categories (
-    item_id TEXT NOT NULL,
-    category TEXT NOT NULL,
-    published_at TEXT NOT NULL,
-    PRIMARY KEY (item_id, category)
-);
-CREATE INDEX IF NOT EXISTS item_categories_cat ON item_categories(category, published_at);
-CREATE TABLE IF NOT EXISTS index_rows (
-    category TEXT NOT NULL,
-    window_kind TEXT NOT NULL,
-    window_size_s INTEGER NOT NULL,
-    window_start TEXT NOT NULL,
-    window_end TEXT NOT NULL,
-    n_total INTEGER NOT NULL,
-    n_category INTEGER NOT NULL,
-    n_escalating INTEGER NOT NULL,
-    n_deescalating INTEGER NOT NULL,
-    share REAL,
-    "index" REAL,
-    signed_mean REAL,
-    balance REAL,
-    final INTEGER NOT NULL,
-    top_items TEXT NOT NULL,
-    emitted_at TEXT NOT NULL,
-    PRIMARY KEY (category, window_kind, window_size_s, window_start)
-);
-CREATE TABLE IF NOT EXISTS alerts (
-    alert_id TEXT PRIMARY KEY,
-    category TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    window_start TEXT NOT NULL,
-    window_end TEXT NOT NULL,
-    value REAL NOT NULL,
-    threshold REAL NOT NULL,
-    message TEXT NOT NULL,
-    items TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-"""
+log = logging.getLogger(__name__)
 
 
-def _ts(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+def _q(column: str) -> str:
+    return f'"{column}"'
 
 
-def _j(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    _kind, _cols, key, version = TABLES[table]
+    cols = ", ".join(map(_q, columns)) + ", stored_at"
+    marks = ", ".join("?" for _ in columns) + ", ?"
+    updates = ", ".join(f"{_q(c)}=excluded.{_q(c)}" for c in columns if c not in key) + ", stored_at=excluded.stored_at"
+    return (f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT({', '.join(map(_q, key))}) "
+            f"DO UPDATE SET {updates} WHERE excluded.{version} >= {table}.{version}")
+
+
+_SQL = {t: _upsert_sql(t, cols) for t, cols in
+        (("items", ITEM_COLUMNS), ("index_rows", INDEX_COLUMNS), ("alerts", ALERT_COLUMNS))}
+
+
+def _value(column: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if column in JSON_COLUMNS:
+        return dumps(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def apply_migrations(db: sqlite3.Connection) -> list[int]:
+    """Apply the pending migrations in order, each in its own transaction; return the versions applied."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+               "applied_at TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+    applied = []
+    for m in migrations.discover("sqlite"):
+        if m.version in done:
+            continue
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _statements(m.sql):
+                db.execute(statement)
+            db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, iso(_now())))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise MigrationError("sqlite", m.version, m.name, exc) from exc
+        log.info("sqlite: applied migration %04d_%s", m.version, m.name)
+        applied.append(m.version)
+    return applied
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own, outside our transaction)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class SQLiteSink(Sink):
+    """One writer connection; readers (dashboards, the demo) may open the file concurrently (WAL)."""
+
     name = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise SinkConfigError(f"sqlite: {self.path} is a directory, expected a database file")
         self._db: sqlite3.Connection | None = None
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+        apply_migrations(self._db)
 
     def write_batch(self, records: list[SinkRecord]) -> None:
         assert self._db is not None, "open() must be called first"
         db = self._db
+        stored_at = iso(_now())
+        tables = split_by_table(records)
         db.execute("BEGIN IMMEDIATE")
         try:
-            for rec in records:
-                getattr(self, f"_write_{rec.kind}")(db, rec)
+            self._write_items(db, latest_per_key("items", tables["items"]), stored_at)
+            for table, columns in (("index_rows", INDEX_COLUMNS), ("alerts", ALERT_COLUMNS)):
+                rows = latest_per_key(table, tables[table])
+                db.executemany(_SQL[table], [[_value(c, r[c]) for c in columns] + [stored_at] for r in rows])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _write_items(db: sqlite3.Connection, rows: list[dict[str, Any]], stored_at: str) -> None:
+        for row in rows:
+            cur = db.execute(_SQL["items"], [_value(c, row[c]) for c in ITEM_COLUMNS] + [stored_at])
+            if cur.rowcount == 0:
+                continue  # an older classification than the stored one: keep the stored categories too
+            published = iso(row["published_at"])
+            db.execute("DELETE FROM item_categories WHERE item_id = ?", (row["item_id"],))
+            db.executemany("INSERT INTO item_categories (item_id, category, published_at) VALUES (?,?,?)",
+                           [(row["item_id"], c, published) for c in dict.fromkeys(row["categories"])])
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
 
-    @staticmethod
-    def _write_item(db: sqlite3.Connection, rec: SinkRecord) -> None:
-        v = rec.value
-        item = v["item"]
-        db.execute(
-            "INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(item_id) DO UPDATE SET "
-            "title=excluded.title, body=excluded.body, source=excluded.source, url=excluded.url, "
-            "published_at=excluded.published_at, categories=excluded.categories, scores=excluded.scores, "
-            "tension=excluded.tension, direction=excluded.direction, cues=excluded.cues, "
-            "actors=excluded.actors, classifier_version=excluded.classifier_version, "
-            "classified_at=excluded.classified_at, kafka_partition=excluded.kafka_partition, "
-            "kafka_offset=excluded.kafka_offset",
-            (item["id"], item["title"], item["body"], item["source"], item["url"], _ts(item["published_at"]),
-             _j(v["categories"]), _j(v["scores"]), v["tension"], v["direction"], _j(v["cues"]),
-             _j(v["actors"]), v["classifier_version"], _ts(v["classified_at"]), rec.partition, rec.offset),
-        )
-        db.execute("DELETE FROM item_categories WHERE item_id = ?", (item["id"],))
-        db.executemany("INSERT INTO item_categories VALUES (?,?,?)",
-                       [(item["id"], c, _ts(item["published_at"])) for c in v["categories"]])
-
-    @staticmethod
-    def _write_index(db: sqlite3.Connection, rec: SinkRecord) -> None:
-        v = rec.value
-        db.execute(
-            'INSERT INTO index_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) '
-            "ON CONFLICT(category, window_kind, window_size_s, window_start) DO UPDATE SET "
-            "window_end=excluded.window_end, n_total=excluded.n_total, n_category=excluded.n_category, "
-            "n_escalating=excluded.n_escalating, n_deescalating=excluded.n_deescalating, "
-            'share=excluded.share, "index"=excluded."index", signed_mean=excluded.signed_mean, '
-            "balance=excluded.balance, final=excluded.final, top_items=excluded.top_items, "
-            "emitted_at=excluded.emitted_at WHERE excluded.emitted_at >= index_rows.emitted_at",
-            (v["category"], v["window_kind"], v["window_size_s"], _ts(v["window_start"]), _ts(v["window_end"]),
-             v["n_total"], v["n_category"], v["n_escalating"], v["n_deescalating"], v["share"], v["index"],
-             v["signed_mean"], v["balance"], int(v["final"]), _j(v["top_items"]), _ts(v["emitted_at"])),
-        )
-
-    @staticmethod
-    def _write_alert(db: sqlite3.Connection, rec: SinkRecord) -> None:
-        v = rec.value
-        db.execute(
-            "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(alert_id) DO UPDATE SET "
-            "value=excluded.value, threshold=excluded.threshold, message=excluded.message, "
-            "items=excluded.items, created_at=excluded.created_at",
-            (v["id"], v["category"], v["rule"], _ts(v["window_start"]), _ts(v["window_end"]), v["value"],
-             v["threshold"], v["message"], _j(v["items"]), _ts(v["created_at"])),
-        )
+    def is_transient(self, exc: Exception) -> bool:
+        # Locked or busy database, disk full, I/O errors: the store, not the record.
+        if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError | ValueError | TypeError | KeyError):
+            return False
+        return isinstance(exc, sqlite3.OperationalError | OSError)

@@ -1,4 +1,9 @@
-"""`tension sink sqlite|...`: write classified items, index rows and alerts to a store."""
+"""`tension sink sqlite|postgres|files`: write classified items, index rows and alerts to a store.
+
+Each store is its own consumer group (``<group_prefix>-<store>``), so several
+sinks may run at once and each sees every record; running the same sink twice
+shares its partitions. SIGTERM/SIGINT finish and commit the current batch.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +17,22 @@ from connectors.sinks.base import Sink, SinkRunner
 from tension.cli import configure_logging
 from tension.settings import Settings, load_settings
 
-app = typer.Typer(help="Sink connectors: Kafka topics → stores (each its own consumer group).")
+app = typer.Typer(help="Sink connectors: Kafka topics → stores (each its own consumer group).",
+                  no_args_is_help=True)
 log = logging.getLogger(__name__)
 
+GROUP_HELP = "Consumer group (default: <TENSION_SINK__GROUP_PREFIX>-<store>)"
 
-def run_sink(sink: Sink, s: Settings, group_suffix: str) -> None:
+
+def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = None) -> None:
     """Run `sink` until SIGTERM/SIGINT; offsets committed only after the store commits."""
-    configure_logging(s.log_level)
     runner = SinkRunner(
         sink, bootstrap=s.bootstrap,
         topics={s.topics.classified: "item", s.topics.index: "index", s.topics.alerts: "alert"},
-        group_id=f"{s.sink.group_prefix}-{group_suffix}", deadletter_topic=s.topics.deadletter,
-        batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds,
+        group_id=group or f"{s.sink.group_prefix}-{group_suffix}", deadletter_topic=s.topics.deadletter,
+        batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds, max_retry_s=s.sink.retry_max_s,
+        session_timeout_ms=s.sink.session_timeout_ms, group_instance_id=s.sink.instance_id,
+        registry_url=s.registry_url,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
@@ -31,11 +40,48 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str) -> None:
 
 
 @app.command()
-def sqlite(path: Path = typer.Option(None, help="SQLite file (default: TENSION_SINK__SQLITE_PATH)")) -> None:
-    """Write to SQLite (WAL mode, idempotent upserts)."""
+def sqlite(path: Path = typer.Option(None, help="SQLite file (default: TENSION_SINK__SQLITE_PATH)"),
+           group: str = typer.Option(None, help=GROUP_HELP)) -> None:
+    """Write to SQLite (WAL mode, migrations applied on open, idempotent upserts)."""
     from connectors.sinks.sqlite import SQLiteSink
 
     s = load_settings()
+    configure_logging(s.log_level)
     target = path or s.sink.sqlite_path
     log.info("writing to %s", target)
-    run_sink(SQLiteSink(target), s, "sqlite")
+    run_sink(SQLiteSink(target), s, "sqlite", group)
+
+
+@app.command()
+def postgres(migrate: bool = typer.Option(False, "--migrate", help="Apply pending migrations first"),
+             migrate_only: bool = typer.Option(False, "--migrate-only", help="Apply migrations and exit"),
+             group: str = typer.Option(None, help=GROUP_HELP)) -> None:
+    """Write to PostgreSQL (DSN from TENSION_SINK__POSTGRES_DSN; COPY + ON CONFLICT upserts)."""
+    from connectors.exceptions import ConnectorError
+    from connectors.sinks.postgres import PostgresSink
+
+    s = load_settings()
+    configure_logging(s.log_level)
+    try:
+        sink = PostgresSink(s.sink.postgres_dsn, migrate=migrate or migrate_only)
+        if migrate_only:
+            sink.open()
+            sink.close()
+            return
+    except ConnectorError as exc:
+        log.error("%s", exc)
+        raise typer.Exit(2) from None
+    run_sink(sink, s, "postgres", group)
+
+
+@app.command()
+def files(directory: Path = typer.Option(None, "--dir", help="Root folder (default: TENSION_SINK__FILES_DIR)"),
+          group: str = typer.Option(None, help=GROUP_HELP)) -> None:
+    """Write JSON Lines partitioned by date (<dir>/<table>/dt=YYYY-MM-DD/part-*.jsonl), once per record."""
+    from connectors.sinks.files import FilesSink
+
+    s = load_settings()
+    configure_logging(s.log_level)
+    target = directory or s.sink.files_dir
+    log.info("writing to %s", target)
+    run_sink(FilesSink(target), s, "files", group)

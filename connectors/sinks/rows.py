@@ -1,0 +1,99 @@
+"""Records → table rows, shared by every store so the stores hold the same columns.
+
+Each table has a unique key and a "newest wins" version column: a replayed or
+late record never overwrites a newer one. ``latest_per_key`` applies the same
+rule inside one batch (the database's ``ON CONFLICT`` cannot touch one row
+twice in a statement). Timestamps stay ``datetime`` here; each store formats
+them (SQLite: ISO 8601 text with milliseconds and ``Z``, which sorts like time).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from connectors.sinks.base import SinkRecord
+
+ITEM_COLUMNS = ("item_id", "title", "body", "source", "url", "published_at", "categories", "scores", "tension",
+                "direction", "cues", "actors", "classifier_version", "classified_at", "kafka_partition",
+                "kafka_offset")
+INDEX_COLUMNS = ("category", "window_kind", "window_size_s", "window_start", "window_end", "n_total", "n_category",
+                 "n_escalating", "n_deescalating", "share", "index", "signed_mean", "balance", "final", "top_items",
+                 "emitted_at")
+ALERT_COLUMNS = ("alert_id", "category", "rule", "window_start", "window_end", "value", "threshold", "message",
+                 "items", "created_at")
+
+#: table → (kind of record, columns, unique key, version column: the newest value of it wins)
+TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
+    "items": ("item", ITEM_COLUMNS, ("item_id",), "classified_at"),
+    "index_rows": ("index", INDEX_COLUMNS, ("category", "window_kind", "window_size_s", "window_start"), "emitted_at"),
+    "alerts": ("alert", ALERT_COLUMNS, ("alert_id",), "created_at"),
+}
+KIND_TABLE = {kind: table for table, (kind, *_rest) in TABLES.items()}
+#: columns holding JSON (lists and maps)
+JSON_COLUMNS = frozenset({"categories", "scores", "cues", "actors", "top_items", "items"})
+
+
+def iso(value: datetime) -> str:
+    """UTC, millisecond precision, ``Z``: fixed width, so text order is time order."""
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def item_row(rec: SinkRecord) -> dict[str, Any]:
+    v = rec.value
+    item = v["item"]
+    return {
+        "item_id": item["id"], "title": item["title"], "body": item["body"], "source": item["source"],
+        "url": item["url"], "published_at": item["published_at"], "categories": list(v["categories"]),
+        "scores": dict(v["scores"]), "tension": v["tension"], "direction": v["direction"], "cues": list(v["cues"]),
+        "actors": list(v["actors"]), "classifier_version": v["classifier_version"],
+        "classified_at": v["classified_at"], "kafka_partition": rec.partition, "kafka_offset": rec.offset,
+    }
+
+
+def index_row(rec: SinkRecord) -> dict[str, Any]:
+    v = rec.value
+    row = {c: v[c] for c in INDEX_COLUMNS if c != "top_items"}
+    row["top_items"] = list(v["top_items"])
+    return row
+
+
+def alert_row(rec: SinkRecord) -> dict[str, Any]:
+    v = rec.value
+    return {"alert_id": v["id"], **{c: v[c] for c in ALERT_COLUMNS[1:] if c != "items"}, "items": list(v["items"])}
+
+
+ROW_BUILDERS: dict[str, Callable[[SinkRecord], dict[str, Any]]] = {
+    "item": item_row, "index": index_row, "alert": alert_row,
+}
+
+
+def row_of(rec: SinkRecord) -> dict[str, Any]:
+    return ROW_BUILDERS[rec.kind](rec)
+
+
+def latest_per_key(table: str, rows: Iterable[tuple[dict[str, Any], int]]) -> list[dict[str, Any]]:
+    """Keep one row per unique key: newest version column, ties → highest Kafka offset (last written)."""
+    _kind, _cols, key, version = TABLES[table]
+    best: dict[tuple[Any, ...], tuple[tuple[Any, int], dict[str, Any]]] = {}
+    for row, offset in rows:
+        k = tuple(row[c] for c in key)
+        rank = (row[version], offset)
+        current = best.get(k)
+        if current is None or rank >= current[0]:
+            best[k] = (rank, row)
+    return [row for _rank, row in best.values()]
+
+
+def split_by_table(records: Iterable[SinkRecord]) -> dict[str, list[tuple[dict[str, Any], int]]]:
+    """Rows of a batch grouped by table, each with its offset, in arrival order."""
+    out: dict[str, list[tuple[dict[str, Any], int]]] = {t: [] for t in TABLES}
+    for rec in records:
+        out[KIND_TABLE[rec.kind]].append((row_of(rec), rec.offset))
+    return out
