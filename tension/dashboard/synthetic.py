@@ -93,6 +93,7 @@ def records(spec: SyntheticSpec) -> list[SinkRecord]:
     for category in names:
         level = rng.uniform(70, 130)
         daily_items: dict[datetime, list[str]] = {}
+        daily_value: dict[datetime, float] = {}
         for h in range(spec.hourly_points):
             start = first + h * HOUR
             level = min(260.0, max(5.0, level + rng.gauss(0, 6) + (100 - level) * 0.03))
@@ -104,9 +105,11 @@ def records(spec: SyntheticSpec) -> list[SinkRecord]:
             if category == "overall":
                 top = [f"{c[:3]}-{h:04d}-0" for c in spec.categories]
             daily_items.setdefault(start.replace(hour=0), []).extend(top[:1])
+            if start.hour == 0:  # the hopping window starting at midnight spans the same day as the daily one
+                daily_value[start] = level
             add("index", _index(category, "hopping", start, level, start + DAY <= now, top, start + DAY))
         for day, top in sorted(daily_items.items()):
-            value = min(260.0, max(5.0, rng.gauss(100, 20)))
+            value = daily_value.get(day, level)
             add("index", _index(category, "tumbling", day, value, day + DAY <= now, top[:10], day + DAY))
     for a in range(spec.alerts):
         category = spec.categories[a % len(spec.categories)]

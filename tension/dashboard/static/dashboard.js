@@ -2,7 +2,7 @@
 // No library and no CDN on purpose: the page must work offline and load fast.
 "use strict";
 
-const W = 900, H = 190, M = { l: 40, r: 10, t: 10, b: 22 };
+const W = 900, H = 190, M = { l: 40, r: 54, t: 10, b: 22 };
 const HOUR = 3600e3, DAY = 24 * HOUR;
 const state = {
   wanted: null,        // categories from the filter (null = all)
@@ -93,13 +93,37 @@ function niceStep(span) {
   return 10 * p;
 }
 
-function chartSvg(category, data, x0, x1) {
+// A time axis that shrinks long empty stretches (a demo store holds a few separate days
+// months apart) to a short marked break, so the days that have data keep their width.
+const GAP = 36 * HOUR, KEEP = 6 * HOUR;
+function timeScale(times) {
+  times.sort((a, b) => a - b);
+  const cuts = [];
+  let removed = 0;
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i] - times[i - 1];
+    if (gap > GAP) { cuts.push({ from: times[i - 1], to: times[i], before: removed }); removed += gap - KEEP; }
+  }
+  const t0 = times[0], span = Math.max(1, times[times.length - 1] - t0 - removed);
+  const virtual = (t) => {
+    let lo = 0, hi = cuts.length - 1, c = null;
+    while (lo <= hi) { const mid = (lo + hi) >> 1; if (cuts[mid].from < t) { c = cuts[mid]; lo = mid + 1; } else hi = mid - 1; }
+    if (!c) return t - t0;
+    if (t >= c.to) return t - t0 - c.before - (c.to - c.from - KEEP);
+    return c.from - t0 - c.before + (t - c.from) * KEEP / (c.to - c.from);
+  };
+  const x = (t) => M.l + virtual(t) / span * (W - M.l - M.r);
+  const inGap = (t) => cuts.some((c) => t > c.from && t < c.to);
+  return { x, cuts, t0, t1: times[times.length - 1], inGap };
+}
+
+function chartSvg(category, data, scale) {
   const hop = data.hopping || [], day = state.showDaily ? (data.tumbling || []) : [];
   const vals = [100];
   for (const p of hop) if (p.index !== null) vals.push(p.index);
   for (const p of day) if (p.index !== null) vals.push(p.index);
   const yMax = Math.max(...vals) * 1.08, yMin = Math.min(0, Math.min(...vals));
-  const X = (t) => M.l + (t - x0) / Math.max(1, x1 - x0) * (W - M.l - M.r);
+  const X = scale.x;
   const Y = (v) => H - M.b - (v - yMin) / (yMax - yMin) * (H - M.t - M.b);
   const out = [`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label(category))} index">`];
   const step = niceStep(yMax - yMin);
@@ -108,30 +132,40 @@ function chartSvg(category, data, x0, x1) {
     out.push(`<line class="grid" x1="${M.l}" x2="${W - M.r}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}"/>`,
       `<text x="${M.l - 4}" y="${(Y(v) + 3).toFixed(1)}" text-anchor="end">${v}</text>`);
   }
-  const days = (x1 - x0) / DAY, every = Math.max(1, Math.ceil(days / 8));
-  for (let t = Math.ceil(x0 / DAY) * DAY, i = 0; t <= x1; t += DAY, i++) {
-    if (i % every) continue;
-    out.push(`<text x="${X(t).toFixed(1)}" y="${H - 6}" text-anchor="middle">${new Date(t).toISOString().slice(5, 10)}</text>`);
+  let lastLabel = -Infinity;  // day labels at least 60 px apart, none inside a break
+  for (let t = Math.ceil(scale.t0 / DAY) * DAY; t <= scale.t1; t += DAY) {
+    const x = X(t);
+    if (scale.inGap(t) || x - lastLabel < 60) continue;
+    lastLabel = x;
+    out.push(`<text x="${x.toFixed(1)}" y="${H - 6}" text-anchor="middle">${new Date(t).toISOString().slice(5, 10)}</text>`);
+  }
+  for (const c of scale.cuts) {
+    const x = ((X(c.from) + X(c.to)) / 2).toFixed(1);
+    out.push(`<line class="break" x1="${x}" x2="${x}" y1="${M.t}" y2="${H - M.b}"/>`,
+      `<text x="${x}" y="${H - 6}" text-anchor="middle">…</text>`);
   }
   out.push("</g>");
   out.push(`<line class="baseline" x1="${M.l}" x2="${W - M.r}" y1="${Y(100).toFixed(1)}" y2="${Y(100).toFixed(1)}"/>`,
-    `<text class="baseline-label" x="${W - M.r - 2}" y="${(Y(100) - 3).toFixed(1)}" text-anchor="end">baseline 100</text>`);
+    `<text class="baseline-label" x="${W - M.r + 4}" y="${(Y(100) + 3).toFixed(1)}">baseline</text>`);
   // daily index: one step per day, solid when final, dashed while the day is open
   for (const [i, p] of day.entries()) {
     if (p.index === null) continue;
-    const a = X(Date.parse(p.window_start)), b = X(Date.parse(p.window_end)), y = Y(p.index).toFixed(1);
+    const a = X(p.t0), b = X(p.t1), y = Y(p.index).toFixed(1);
     out.push(`<line class="day${p.final ? "" : " open"}" x1="${a.toFixed(1)}" x2="${b.toFixed(1)}" y1="${y}" y2="${y}"/>`,
       `<circle class="pt pt-d ${p.final ? "final" : "open"}" data-k="tumbling" data-i="${i}" cx="${((a + b) / 2).toFixed(1)}" cy="${y}" r="3.2"/>`);
   }
   // 24 h index, plotted at each window's end; final windows solid, still-open ones dashed
   let solid = "", dashed = "", last = null, circles = [];
+  let prevT = null;
   for (const [i, p] of hop.entries()) {
+    if (prevT !== null && p.t0 - prevT > state.sizeMs / 2) last = null;  // windows missing: break the line
+    prevT = p.t0;
     if (p.index === null) { last = null; continue; }
-    const x = X(Date.parse(p.window_end)).toFixed(1), y = Y(p.index).toFixed(1);
+    const x = X(p.t1).toFixed(1), y = Y(p.index).toFixed(1);
     if (p.final) solid += (last ? "L" : "M") + x + " " + y;
-    else dashed += (last ? (last.final && !dashed ? `M${last.x} ${last.y}L` : "L") : "M") + x + " " + y;
+    else dashed += (last ? (last.final ? `M${last.x} ${last.y}L` : "L") : "M") + x + " " + y;
     last = { x, y, final: p.final };
-    circles.push(`<circle class="pt pt-h ${p.final ? "final" : "open"}" data-k="hopping" data-i="${i}" cx="${x}" cy="${y}" r="2.2"/>`);
+    circles.push(`<circle class="pt pt-h ${p.final ? "final" : "open"}" data-k="hopping" data-i="${i}" cx="${x}" cy="${y}" r="1.9"/>`);
   }
   if (solid) out.push(`<path class="hop" d="${solid}"/>`);
   if (dashed) out.push(`<path class="hop open" d="${dashed}"/>`);
@@ -142,14 +176,15 @@ function chartSvg(category, data, x0, x1) {
 function renderCharts() {
   const box = $("charts");
   const cats = Object.keys(state.series);
-  let x0 = Infinity, x1 = -Infinity;
-  for (const c of cats) for (const k of ["hopping", "tumbling"]) for (const p of state.series[c][k] || []) {
-    x0 = Math.min(x0, Date.parse(k === "hopping" ? p.window_end : p.window_start));
-    x1 = Math.max(x1, Date.parse(p.window_end));
+  const times = [];
+  for (const c of cats) {
+    for (const p of state.series[c].hopping || []) times.push(p.t1);
+    if (state.showDaily) for (const p of state.series[c].tumbling || []) times.push(p.t0, p.t1);
   }
+  const scale = times.length ? timeScale(times) : null;
   const html = cats.map((c) => {
     const data = state.series[c], n = (data.hopping || []).length, open = (data.hopping || []).filter((p) => !p.final).length;
-    const body = n || (data.tumbling || []).length ? chartSvg(c, data, x0, x1) : '<p class="empty">No windows in this time range.</p>';
+    const body = scale && (n || (data.tumbling || []).length) ? chartSvg(c, data, scale) : '<p class="empty">No windows in this time range.</p>';
     return `<section class="chart" data-category="${esc(c)}" data-points="${n}"><h3>${esc(label(c))}` +
       `<span class="muted">${n} hourly windows (${open} still open) · ${(data.tumbling || []).length} days</span></h3>${body}</section>`;
   });
@@ -213,25 +248,33 @@ function renderFilter() {
   }
 }
 
+// "Last N days": every window whose end (where it is drawn) lies in the N days up to the newest end.
 function sinceFor(overview) {
   if (state.range === "all") return null;
   let latest = 0;
   for (const e of overview.categories) if (e.hopping.current) latest = Math.max(latest, Date.parse(e.hopping.current.window_end));
-  return latest ? new Date(latest - Number(state.range) * DAY).toISOString() : null;
+  return latest ? new Date(latest - Number(state.range) * DAY - overview.window_size_s * 1000 + 1).toISOString() : null;
 }
 
-async function load() {
+async function fetchAll() {
   const category = state.wanted ? state.wanted.join(",") : null;
   // Without a time range the series does not depend on the overview: fetch both at once.
   const early = state.range === "all" ? api("/api/series", { category }) : null;
-  if (early) early.catch(() => {});  // awaited below; avoid an unhandled rejection meanwhile
+  if (early) early.catch(() => {});  // awaited below; no unhandled rejection meanwhile
   const overview = await api("/api/overview");
-  state.known = overview.categories.map((e) => e.category);
+  state.known = overview.categories.map((e) => e.category);  // the filter needs them even if the series fails
+  const data = await (early || api("/api/series", { category, since: sinceFor(overview) }));
+  return { overview, data };
+}
+
+function draw({ overview, data }) {
   renderLevels(overview);
   renderFilter();
-  const data = await (early || api("/api/series", { category, since: sinceFor(overview) }));
-  performance.mark("data-loaded");
   state.series = data.series;
+  state.sizeMs = data.window_size_s * 1000;
+  for (const c of Object.values(state.series)) for (const pts of Object.values(c)) for (const p of pts) {
+    p.t0 = Date.parse(p.window_start); p.t1 = p.t0 + state.sizeMs;  // parsed once, used by every redraw
+  }
   state.selected = null;
   renderCharts();
   if (data.truncated) showMessage("Too many windows for one page: showing the oldest ones only; narrow the time range.");
@@ -240,6 +283,10 @@ async function load() {
 async function refresh(force = false) {
   clearTimeout(state.timer);  // one polling loop, even when a filter change refreshes early
   try {
+    const reload = force || state.version === null;
+    // On a (re)load, ask for health and data at once: one round trip instead of two.
+    const pending = reload ? fetchAll() : null;
+    if (pending) pending.catch(() => {});
     const health = await api("/api/health");
     $("store").textContent = "store: " + health.label;
     state.refreshMs = health.refresh_s * 1000;
@@ -247,9 +294,11 @@ async function refresh(force = false) {
     if (health.empty) {
       state.version = health.version; state.series = {}; $("charts").replaceChildren(); $("levels").replaceChildren();
       showMessage("The store is empty: no index rows yet. Start the worker and the sink (or `make demo`); this page updates by itself.");
-    } else if (force || health.version !== state.version) {
-      showMessage(null);
-      await load();
+      document.body.dataset.error = "empty_store";
+    } else if (reload || health.version !== state.version) {
+      const fetched = await (pending || fetchAll());
+      showMessage(null); delete document.body.dataset.error;
+      draw(fetched);
       if (!state.rendered) performance.mark("charts-rendered");
       state.version = health.version;
       const alerts = await api("/api/alerts", { since: state.newestAlert, limit: 50 });
@@ -293,7 +342,8 @@ function init() {
     const c = e.target.closest("circle.pt");
     if (!c) { tip.hidden = true; return; }
     const p = state.series[c.closest(".chart").dataset.category][c.dataset.k][Number(c.dataset.i)];
-    tip.textContent = `${c.dataset.k === "hopping" ? "24 h to" : "day"} ${when(c.dataset.k === "hopping" ? p.window_end : p.window_start)} · ${fmt(p.index)}${p.final ? "" : " (open)"}`;
+    const at = new Date(c.dataset.k === "hopping" ? p.t1 : p.t0).toISOString();
+    tip.textContent = `${c.dataset.k === "hopping" ? "24 h to" : "day"} ${when(at)} · ${fmt(p.index)}${p.final ? "" : " (open)"}`;
     tip.hidden = false; tip.style.left = e.clientX + 12 + "px"; tip.style.top = e.clientY + 12 + "px";
   });
   charts.addEventListener("mouseleave", () => { tip.hidden = true; });
