@@ -1,7 +1,7 @@
 """Builds the one ``faust.App`` of tension-stream, with explicit module discovery.
 
-No autodiscovery: topics, tables and each agent module are registered here in
-order, so what runs is exactly what this file lists.
+No autodiscovery: topics, tables, each agent module and the web views are
+registered here in order, so what runs is exactly what this file lists.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import faust
 
 from streams import tables as tables_module
 from streams import topics as topics_module
+from streams import web
 from streams.agents import classify as classify_agents
+from streams.agents import index as index_agents
 from streams.config import StreamConfig
 
-AGENT_MODULES = (classify_agents,)
+AGENT_MODULES = (classify_agents, index_agents)
 
 
 def create_app(cfg: StreamConfig) -> faust.App:
@@ -27,9 +29,11 @@ def create_app(cfg: StreamConfig) -> faust.App:
         web_host=cfg.web_host,
         web_port=cfg.web_port,
         web_bind=cfg.web_host,
+        canonical_url=f"http://{cfg.web_host}:{cfg.web_port}",  # where other workers forward API calls
         topic_partitions=cfg.topics.partitions,
         topic_replication_factor=cfg.topics.replication,
         topic_allow_declare=True,
+        table_standby_replicas=cfg.standby_replicas,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         table_cleanup_interval=30.0,
@@ -38,4 +42,5 @@ def create_app(cfg: StreamConfig) -> faust.App:
     tables = tables_module.declare(app, cfg)
     for module in AGENT_MODULES:
         module.register(app, topics, tables, cfg)
+    web.register(app, tables, cfg)
     return app

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.models import CATEGORIES
+
 
 @dataclass(frozen=True)
 class TopicConfig:
@@ -21,6 +23,39 @@ class TopicConfig:
     replication: int = 1
 
 
+# Baseline tension share per category (and "overall"), calibrated with
+# `tension index seeds/corpus/*.jsonl --calibrate-from 2025-03-01 --calibrate-to 2025-10-01` as the mean S_c over
+# the closed 24 h windows of 2025-03-01..2025-10-01 (see docs/index.md). A frozen constant keeps
+# TI comparable over time: 100 means "as tense as the calibration period".
+DEFAULT_BASELINES: dict[str, float] = {
+    "trade_talks": 0.0722,
+    "tariffs": 0.1316,
+    "export_controls": 0.0742,
+    "critical_minerals": 0.0363,
+    "visas": 0.0426,
+    "overall": 0.2719,
+}
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Everything the pure index reducer needs (streams.windows / streams.index)."""
+
+    window_hours: int = 24
+    window_step_hours: int = 1
+    tumbling_days: int = 1
+    grace_hours: float = 6.0
+    expires_days: int = 60
+    categories: tuple[str, ...] = CATEGORIES
+    baselines: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BASELINES))
+    top_k: int = 5
+    alert_level: float = 200.0
+    alert_k: float = 3.0
+    alert_trailing: int = 24
+    alert_min_trailing: int = 6
+    source_partitions: int = 1  # partitions of news.raw.v1: the watermark waits for each of them
+
+
 @dataclass(frozen=True)
 class StreamConfig:
     bootstrap: str = "127.0.0.1:9092"
@@ -29,11 +64,15 @@ class StreamConfig:
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     web_enabled: bool = True
-    store: str = "memory://"
+    store: str = "rocksdb://"
     data_dir: Path = Path(".state/worker")
-    window_hours: int = 24
-    window_step_hours: int = 1
-    tumbling_days: int = 1
-    grace_hours: float = 6.0
-    expires_days: int = 60
+    standby_replicas: int = 0
+    index: IndexConfig = field(default_factory=IndexConfig)
+    batch_max: int = 500
+    batch_within_s: float = 0.2
     classifier_engine: str = "rules"
+
+    @property
+    def facts_topic(self) -> str:
+        """Internal single-partition topic feeding the index stage (one fact per item)."""
+        return f"{self.app_id}-index-facts"

@@ -26,3 +26,9 @@ class UndecodableRecord(StreamError):
 
 class ClassifierFailure(StreamError):
     reason = "classifier"
+
+
+class LateEvent(StreamError):
+    """An item older than the watermark (max event time − grace): counted and dead-lettered."""
+
+    reason = "late"

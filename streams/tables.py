@@ -1,28 +1,31 @@
 """Every Faust table of the topology, declared in one place.
 
-``category_counts`` is the first windowed table: items per category per
-tumbling event-time day (the window follows each record's Kafka timestamp,
-which producers set to the item's publication time).
+``index_state`` holds the pure window state of :mod:`streams.windows` (keys
+``meta``, ``p:<pane>``, ``s:<item id>``, JSON values). It has one partition,
+co-partitioned with the single-partition facts topic, and is backed by the
+configured store (``rocksdb://`` uses rocksdict) plus its changelog topic;
+``standby_replicas`` other workers keep a warm copy for fast fail-over.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import faust
 
 from streams.config import StreamConfig
 
+INDEX_STATE = "index_state"
+
 
 @dataclass(frozen=True)
 class Tables:
-    category_counts: faust.types.tables.WindowWrapperT
+    index_state: faust.Table
 
 
 def declare(app: faust.App, cfg: StreamConfig) -> Tables:
-    counts = app.Table(
-        "category_counts", default=int, partitions=cfg.topics.partitions,
-        help="Items per category per tumbling event-time window.",
-    ).tumbling(timedelta(days=cfg.tumbling_days), expires=timedelta(days=cfg.expires_days)).relative_to_stream()
-    return Tables(category_counts=counts)
+    state = app.Table(
+        INDEX_STATE, key_type=str, value_type=None,
+        partitions=1, help="Event-time window panes, dedup index and watermark of the tension index.",
+    )
+    return Tables(index_state=state)

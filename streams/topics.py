@@ -1,8 +1,15 @@
 """Every Kafka topic the topology reads or writes, declared in one place.
 
-Values travel as raw bytes and are decoded inside the agents with the schema
-serde: a record that fails to decode is then data (a dead letter) instead of
-an exception deep inside Faust's consumer.
+:func:`topic_specs` is the single source of names, partitions and replication:
+the Faust app declares its topics from it and `tension topics apply` creates
+them from it. Values travel as raw bytes and are decoded inside the agents
+with the schema serde: a record that fails to decode is then data (a dead
+letter) instead of an exception deep inside Faust's consumer.
+
+The facts topic feeding the index stage has ONE partition on purpose: the
+tension share S_c = E_c / N(W) needs N(W) over every item, so the window
+state must see every item; one small fact per item keeps that stage cheap
+(see docs/streams.md for the scaling trade-off).
 """
 
 from __future__ import annotations
@@ -15,25 +22,44 @@ from streams.config import StreamConfig
 
 
 @dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    key: str  # what the record key is, for docs and `tension topics list`
+
+
+@dataclass(frozen=True)
 class Topics:
     raw: faust.TopicT
     classified: faust.TopicT
+    facts: faust.TopicT
     index: faust.TopicT
     alerts: faust.TopicT
     deadletter: faust.TopicT
 
 
-def declare(app: faust.App, cfg: StreamConfig) -> Topics:
+def topic_specs(cfg: StreamConfig) -> dict[str, TopicSpec]:
+    """Role → topic for every topic of the product (what `tension topics apply` creates)."""
     t = cfg.topics
+    spec = lambda name, key, partitions=t.partitions: TopicSpec(name, partitions, t.replication, key)  # noqa: E731
+    return {
+        "raw": spec(t.raw, "item id"),
+        "classified": spec(t.classified, "item id"),
+        "facts": spec(cfg.facts_topic, "item id", 1),
+        "index": spec(t.index, "category"),
+        "alerts": spec(t.alerts, "category"),
+        "deadletter": spec(t.deadletter, "original key"),
+    }
 
-    def topic(name: str) -> faust.TopicT:
-        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                         value_serializer="raw", partitions=t.partitions, replicas=t.replication)
 
-    return Topics(
-        raw=topic(t.raw),
-        classified=topic(t.classified),
-        index=topic(t.index),
-        alerts=topic(t.alerts),
-        deadletter=topic(t.deadletter),
-    )
+def declare(app: faust.App, cfg: StreamConfig) -> Topics:
+    specs = topic_specs(cfg)
+
+    def topic(role: str) -> faust.TopicT:
+        s = specs[role]
+        return app.topic(s.name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                         value_serializer="raw", partitions=s.partitions, replicas=s.replication,
+                         internal=role == "facts")
+
+    return Topics(**{role: topic(role) for role in specs})

@@ -12,6 +12,20 @@ from kafka.errors import TopicAlreadyExistsError
 log = logging.getLogger(__name__)
 
 
+def apply_specs(bootstrap: str, specs: Iterable[object], client_id: str = "tension-admin") -> tuple[list[str], list[str]]:
+    """Create each missing topic of ``streams.topics.topic_specs`` (name, partitions, replication)."""
+    created: list[str] = []
+    present: list[str] = []
+    by_shape: dict[tuple[int, int], list[str]] = {}
+    for spec in specs:
+        by_shape.setdefault((spec.partitions, spec.replication), []).append(spec.name)  # type: ignore[attr-defined]
+    for (partitions, replication), names in by_shape.items():
+        c, p = apply_topics(bootstrap, names, partitions, replication, client_id=client_id)
+        created += c
+        present += p
+    return created, present
+
+
 def apply_topics(bootstrap: str, names: Iterable[str], partitions: int, replication: int,
                  client_id: str = "tension-admin") -> tuple[list[str], list[str]]:
     """Create each missing topic; return (created, already_present). Safe to run repeatedly."""

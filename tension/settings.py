@@ -72,8 +72,17 @@ class StreamSettings(BaseModel):
     tumbling_days: int = Field(default=1, ge=1)
     grace_hours: float = Field(default=6.0, ge=0)
     expires_days: int = Field(default=60, ge=1)
-    store: str = "memory://"
+    store: str = Field(default="rocksdb://", description="rocksdb:// (rocksdict, durable) or memory://")
     data_dir: Path = PROJECT_ROOT / ".state" / "worker"
+    standby_replicas: int = Field(default=0, ge=0, description="standby copies of each table partition")
+    baselines: dict[str, float] | None = Field(
+        default=None, description="baseline share per category and 'overall' (JSON); default: streams.config")
+    top_k: int = Field(default=5, ge=1)
+    alert_level: float = Field(default=200.0, gt=0, description="24h index level that raises an alert")
+    alert_k: float = Field(default=3.0, gt=0, description="jump alert: std deviations from the trailing mean")
+    alert_trailing: int = Field(default=24, ge=2, description="trailing final 24h values kept per category")
+    batch_max: int = Field(default=500, ge=1, description="facts folded per index batch")
+    batch_within_s: float = Field(default=0.2, gt=0)
 
 
 class SinkSettings(BaseModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from tension.admin import apply_topics
+from streams.topics import topic_specs
+from tension.admin import apply_specs
+from tension.cli.worker_cmd import stream_config
 from tension.settings import load_settings
 
 app = typer.Typer(help="Create and inspect the product's Kafka topics.")
@@ -14,10 +16,10 @@ console = Console(stderr=True)
 
 @app.command("apply")
 def apply_cmd() -> None:
-    """Create every missing topic (partitions and replication from settings); idempotent."""
+    """Create every missing topic (streams.topics.topic_specs: names, partitions, replication); idempotent."""
     s = load_settings()
     try:
-        created, present = apply_topics(s.bootstrap, s.topics.all(), s.kafka.partitions, s.kafka.replication)
+        created, present = apply_specs(s.bootstrap, topic_specs(stream_config(s)).values())
     except Exception as exc:
         console.print(f"[red]error:[/red] cannot reach Kafka at {s.bootstrap}: {exc}")
         raise typer.Exit(1) from exc

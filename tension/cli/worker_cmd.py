@@ -1,13 +1,28 @@
-"""`tension worker`: run the Faust topology (classification and index tables)."""
+"""`tension worker`: run the Faust topology (classification, index tables, alerts, HTTP API)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import typer
 
-from streams.config import StreamConfig, TopicConfig
+from streams.config import IndexConfig, StreamConfig, TopicConfig
 from tension.settings import Settings, load_settings
 
 app = typer.Typer()
+
+
+def index_config(s: Settings) -> IndexConfig:
+    """Settings → the plain config of the pure index reducer (shared by worker and `tension index`)."""
+    st = s.stream
+    values: dict[str, object] = dict(
+        window_hours=st.window_hours, window_step_hours=st.window_step_hours, tumbling_days=st.tumbling_days,
+        grace_hours=st.grace_hours, expires_days=st.expires_days, top_k=st.top_k, alert_level=st.alert_level,
+        alert_k=st.alert_k, alert_trailing=st.alert_trailing,
+    )
+    if st.baselines is not None:
+        values["baselines"] = dict(st.baselines)
+    return IndexConfig(**values)  # type: ignore[arg-type]
 
 
 def stream_config(s: Settings, **overrides: object) -> StreamConfig:
@@ -20,8 +35,9 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
                            deadletter=t.deadletter, partitions=s.kafka.partitions,
                            replication=s.kafka.replication),
         web_host=st.web_host, web_port=st.web_port, store=st.store, data_dir=st.data_dir,
-        window_hours=st.window_hours, window_step_hours=st.window_step_hours,
-        tumbling_days=st.tumbling_days, grace_hours=st.grace_hours, expires_days=st.expires_days,
+        standby_replicas=st.standby_replicas,
+        index=replace(index_config(s), source_partitions=s.kafka.partitions),
+        batch_max=st.batch_max, batch_within_s=st.batch_within_s,
     )
     values.update(overrides)
     return StreamConfig(**values)  # type: ignore[arg-type]

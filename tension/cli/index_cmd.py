@@ -1,0 +1,107 @@
+"""`tension index FILE.jsonl`: the offline reference of the live index tables.
+
+Reads classified items (`tension classify` output or ClassifiedItem-shaped
+JSON; raw items are classified first) and folds them, in file order, through
+the very functions the Faust index agent calls (``streams.processing.index_batch``),
+so its final rows are what the live topology must publish for the same items.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from streams.config import IndexConfig
+from streams.processing import Emission, classify_news, fact_of, index_batch
+from streams.windows import Fact, Windows
+from tension.cli.worker_cmd import index_config
+from tension.settings import load_settings
+
+app = typer.Typer()
+
+
+def read_facts(paths: list[Path], engine: str = "rules") -> list[Fact]:
+    """Facts from JSONL files, in file order; unclassified lines go through the classifier."""
+    facts = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record: dict[str, Any] = json.loads(line)
+            if "categories" not in record or "tension" not in record or "direction" not in record:
+                record = classify_news(record, engine=engine)
+            facts.append(fact_of(record))
+    return facts
+
+
+def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False) -> Emission:
+    """Fold facts one by one (the finest batching) and collect every row, final or not.
+
+    With ``close_all`` a last watermark far in the future closes every window,
+    so each window with data gets its final row (handy offline; the live stream
+    only closes what its watermark has passed).
+    """
+    w = Windows.from_config(cfg)
+    state: dict[str, Any] = {}
+    out = Emission()
+    for fact in facts:
+        part = index_batch(state, [fact], w, cfg)
+        out.updates.extend(part.updates)
+        out.finals.extend(part.finals)
+        out.alerts.extend(part.alerts)
+        out.late.extend(part.late)
+        out.duplicates.extend(part.duplicates)
+    if close_all and facts:
+        meta = state["meta"]
+        far = meta["max_ts"] + w.retention_ms  # not a real item: only the watermark moves
+        from streams.windows import closing
+        rest = closing(meta["panes"], w, meta["max_ts"] - w.grace_ms, far)
+        from streams.processing import _rows
+        for name, start in rest:
+            out.finals.extend(_rows(state, w, cfg, name, start, final=True))
+    return out
+
+
+def calibrate(finals: list[dict[str, Any]], hopping_s: int, lo_ms: int, hi_ms: int) -> dict[str, float]:
+    """Mean share S_c over the final hopping windows starting in [lo, hi) with data."""
+    sums: dict[str, list[float]] = {}
+    for row in finals:
+        if row["window_size_s"] == hopping_s and row["window_kind"] == "hopping" and lo_ms <= row["window_start"] < hi_ms \
+                and row["share"] is not None:
+            sums.setdefault(row["category"], []).append(row["share"])
+    return {c: round(sum(v) / len(v), 4) for c, v in sorted(sums.items()) if v}
+
+
+@app.command("index")
+def index_cmd(
+    paths: list[Path] = typer.Argument(..., help="JSONL files of classified (or raw) items."),
+    all_rows: bool = typer.Option(False, "--all", help="Also print non-final updates."),
+    close: bool = typer.Option(True, help="Close every window at the end (final rows for all)."),
+    file_order: bool = typer.Option(False, "--file-order",
+                                    help="Fold in file order (late items are then dropped as the stream would)."),
+    calibrate_from: str = typer.Option(None, "--calibrate-from", help="ISO date: print baselines instead."),
+    calibrate_to: str = typer.Option(None, "--calibrate-to", help="ISO date, exclusive."),
+) -> None:
+    """Print the final index rows (JSON lines) the live topology publishes for these items."""
+    s = load_settings()
+    cfg = index_config(s)
+    facts = read_facts(paths)
+    if not file_order:
+        facts.sort(key=lambda f: (f.ts, f.id))  # the items as an in-order stream delivers them
+    out = reference(facts, cfg, close_all=close)
+    if calibrate_from:
+        from streams.processing import event_time_ms
+        lo = event_time_ms({"published_at": calibrate_from})
+        hi = event_time_ms({"published_at": calibrate_to or "9999-01-01T00:00:00Z"})
+        print(json.dumps(calibrate(out.finals, cfg.window_hours * 3600, lo, hi)))
+        return
+    for row in (out.updates + out.finals) if all_rows else out.finals:
+        sys.stdout.write(json.dumps(row) + "\n")
+    for alert in out.alerts:
+        sys.stderr.write(f"alert {alert['id']}: {alert['message']}\n")
+    sys.stderr.write(f"{len(out.finals)} final rows, {len(out.alerts)} alerts, {len(out.late)} late, "
+                     f"{len(out.duplicates)} duplicates\n")
