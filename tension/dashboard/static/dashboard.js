@@ -4,6 +4,7 @@
 
 const W = 900, H = 190, M = { l: 40, r: 54, t: 10, b: 22 };
 const HOUR = 3600e3, DAY = 24 * HOUR;
+const MAX_CUES = 8;  // the strongest cues explain an item; a long article can have dozens
 const state = {
   wanted: null,        // categories from the filter (null = all)
   range: "all",        // days or "all"
@@ -132,17 +133,14 @@ function chartSvg(category, data, scale) {
     out.push(`<line class="grid" x1="${M.l}" x2="${W - M.r}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}"/>`,
       `<text x="${M.l - 4}" y="${(Y(v) + 3).toFixed(1)}" text-anchor="end">${v}</text>`);
   }
-  let lastLabel = -Infinity;  // day labels at least 60 px apart, none inside a break
+  const breaks = scale.cuts.map((c) => (X(c.from) + X(c.to)) / 2);
+  for (const x of breaks) out.push(`<line class="break" x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${M.t}" y2="${H - M.b}"/>`);
+  let lastLabel = -Infinity;  // day labels 60 px apart, clear of the breaks
   for (let t = Math.ceil(scale.t0 / DAY) * DAY; t <= scale.t1; t += DAY) {
     const x = X(t);
-    if (scale.inGap(t) || x - lastLabel < 60) continue;
+    if (scale.inGap(t) || x - lastLabel < 60 || breaks.some((b) => Math.abs(b - x) < 24)) continue;
     lastLabel = x;
     out.push(`<text x="${x.toFixed(1)}" y="${H - 6}" text-anchor="middle">${new Date(t).toISOString().slice(5, 10)}</text>`);
-  }
-  for (const c of scale.cuts) {
-    const x = ((X(c.from) + X(c.to)) / 2).toFixed(1);
-    out.push(`<line class="break" x1="${x}" x2="${x}" y1="${M.t}" y2="${H - M.b}"/>`,
-      `<text x="${x}" y="${H - 6}" text-anchor="middle">…</text>`);
   }
   out.push("</g>");
   out.push(`<line class="baseline" x1="${M.l}" x2="${W - M.r}" y1="${Y(100).toFixed(1)}" y2="${Y(100).toFixed(1)}"/>`,
@@ -212,12 +210,14 @@ async function showPoint(circle) {
     const t = it.tension, dir = t > 0 ? "up" : t < 0 ? "down" : "";
     const title = /^https?:\/\//.test(it.url || "") ? el("a", { href: it.url, target: "_blank", rel: "noopener noreferrer", text: it.title }) : it.title;
     const cues = el("ul", { class: "cues" });
-    for (const c of it.cues || []) cues.append(el("li", { text: `“${c.phrase}” → ${c.category || "direction"}, ${c.direction}, weight ${signed(c.weight, 2)}` }));
+    const strongest = (it.cues || []).slice().sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+    if (strongest.length > MAX_CUES) cues.dataset.more = String(strongest.length - MAX_CUES);
+    for (const c of strongest.slice(0, MAX_CUES)) cues.append(el("li", { text: `“${c.phrase}” → ${c.category || "direction"}, ${c.direction}, weight ${signed(c.weight, 2)}` }));
     list.append(el("li", { class: "item" },
       el("div", { class: "title" }, title),
       el("div", {}, ...(it.categories || []).map((c) => el("span", { class: "chip", text: c })),
         el("span", { class: "tension " + dir, text: "tension " + signed(t, 2) }), " · " + it.direction + " · " + when(it.published_at)),
-      cues));
+      cues, cues.dataset.more ? el("div", { class: "muted", text: `… and ${cues.dataset.more} weaker cues` }) : null));
   }
   const parts = [head, counts, list];
   if (!data.items.length) parts.push(el("p", { class: "muted", text: "No contributing items recorded for this window." }));
