@@ -308,6 +308,7 @@ async function refresh(force = false) {
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) {
     state.version = null;  // reload everything once the problem is gone
+    if (err.error && err.error.store) $("store").textContent = "store: " + err.error.store;
     showMessage(messageFor(err), err.status >= 500 || err.status === 0 ? "error" : "warn");
     if (err.code === "unknown_category") { renderFilter(); $("charts").replaceChildren(); }
     $("status").textContent = "problem at " + new Date().toLocaleTimeString();
