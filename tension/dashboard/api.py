@@ -141,16 +141,28 @@ async def alerts(request: web.Request) -> web.Response:
     return _json({"alerts": rows})
 
 
+WORKER_FIELDS = ("watermark_ms", "max_event_ms", "counted", "late", "duplicates")
+
+
 async def live(request: web.Request) -> web.Response:
-    """Whether the worker's live API (``--api``) answers; the page shows it next to the store."""
+    """Whether the worker's live API (``--api``) answers, with its progress from ``/api/categories``."""
     p.check_known(request.query, set())
     url = request.app[CONFIG].live_api_url
     if url is None:
         return _json({"configured": False})
     try:
         async with ClientSession(timeout=ClientTimeout(total=2)) as session:
-            async with session.get(url) as response:
-                return _json({"configured": True, "reachable": response.status < 500, "status": response.status})
+            async with session.get(url.rstrip("/") + "/api/categories") as response:
+                info: dict[str, Any] = {"configured": True, "reachable": response.status < 500,
+                                        "status": response.status}
+                if response.status == 200:
+                    try:
+                        data = await response.json(content_type=None)
+                    except ValueError:
+                        data = None
+                    if isinstance(data, dict):
+                        info["worker"] = {k: data.get(k) for k in WORKER_FIELDS}
+                return _json(info)
     except (ClientError, asyncio.TimeoutError, OSError) as exc:
         return _json({"configured": True, "reachable": False, "reason": type(exc).__name__})
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.sinks.sqlite import SQLiteSink
@@ -247,3 +248,22 @@ def test_live_api_reports_an_unreachable_worker(filled: str) -> None:
     status, body, _ = call(filled, "/api/live", config=ApiConfig(live_api_url="http://127.0.0.1:1/"))
     assert status == 200 and body == {"configured": True, "reachable": False, "reason": body["reason"]}
     assert call(filled, "/api/live")[1] == {"configured": False}
+
+
+def test_live_api_reports_the_workers_progress(filled: str) -> None:
+    async def categories(request: web.Request) -> web.Response:
+        return web.json_response({"categories": ["tariffs"], "watermark_ms": 5, "max_event_ms": 9, "counted": 42,
+                                  "late": 1, "duplicates": 0, "secret": "not passed on"})
+
+    async def go() -> dict:
+        worker = web.Application()
+        worker.router.add_get("/api/categories", categories)
+        async with TestServer(worker) as fake:
+            config = ApiConfig(live_api_url=str(fake.make_url("/")))
+            async with TestClient(TestServer(create_app(open_store(filled), config))) as client:
+                response = await client.get("/api/live")
+                return await response.json()
+
+    body = asyncio.run(go())
+    assert body["reachable"] is True and body["worker"] == {"watermark_ms": 5, "max_event_ms": 9, "counted": 42,
+                                                            "late": 1, "duplicates": 0}

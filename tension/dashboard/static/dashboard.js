@@ -290,7 +290,11 @@ async function refresh(force = false) {
     const health = await api("/api/health");
     $("store").textContent = "store: " + health.label;
     state.refreshMs = health.refresh_s * 1000;
-    if (health.live_api) api("/api/live").then((l) => { $("live").textContent = "worker: " + (l.reachable ? "up" : "down"); }).catch(() => {});
+    if (health.live_api) api("/api/live").then((l) => {
+      const w = l.worker;
+      $("live").textContent = "worker: " + (l.reachable ? "up" : "down") +
+        (w && w.counted !== undefined ? ` · ${w.counted} items counted, ${w.late} late` : "");
+    }).catch(() => {});
     if (health.empty) {
       state.version = health.version; state.series = {}; $("charts").replaceChildren(); $("levels").replaceChildren();
       showMessage("The store is empty: no index rows yet. Start the worker and the sink (or `make demo`); this page updates by itself.");
