@@ -82,6 +82,14 @@ class ThrowawayPostgres:
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop", check=False)
 
+    def running(self) -> bool:
+        return self._run("pg_ctl", "-D", str(self.data), "status", check=False).returncode == 0
+
+    def ensure_running(self) -> None:
+        """Start the server again if a test stopped it and failed before restarting it."""
+        if not self.running():
+            self.start()
+
     def create_database(self, name: str = "tension") -> None:
         self._run("createdb", "-h", str(self.root), "-p", str(self.port), "-U", "tension", name)
 

@@ -76,6 +76,7 @@ def test_postgres_outage_waits_retries_and_never_commits_ahead(kafka, topic_fact
             after = conn.execute("SELECT count(*) FROM items WHERE stored_at > %s", (stopped_at,)).fetchone()[0]
             assert after == 3000  # the rest was written only once the server was back
     finally:
+        postgres.ensure_running()  # the server is shared by the session
         assert sink.stop() == 0, sink.log()[-3000:]
 
     log = sink.log()
