@@ -13,11 +13,15 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from .errors import UnknownEngineError
+from .learned import load_weights
 from .model import Classification
 from .taxonomy import load_taxonomy
 
 DEFAULT_ENGINE = "rules"
-CLASSIFIER_VERSION: str = f"rules-{load_taxonomy().version}"
+#: Version of the default engine: lexicon version + learned weights version and digest.
+CLASSIFIER_VERSION: str = (
+    f"rules-{load_taxonomy().version}+learned-{load_weights().version}.{load_weights().digest}"
+)
 
 
 @runtime_checkable
@@ -31,6 +35,12 @@ class Engine(Protocol):
 
 
 def _make_rules() -> Engine:
+    from .rules import RulesEngine
+
+    return RulesEngine(learned=load_weights())
+
+
+def _make_lexicon() -> Engine:
     from .rules import RulesEngine
 
     return RulesEngine()
@@ -50,6 +60,7 @@ def _make_hybrid() -> Engine:
 
 _FACTORIES: dict[str, Callable[[], Engine]] = {
     "rules": _make_rules,
+    "lexicon": _make_lexicon,
     "ml": _make_ml,
     "hybrid": _make_hybrid,
 }
@@ -75,5 +86,5 @@ def get_engine(name: str = DEFAULT_ENGINE) -> Engine:
 
 
 def classify(title: str, body: str = "", *, engine: str = DEFAULT_ENGINE) -> Classification:
-    """Classify one news item with the named engine (default: rules)."""
+    """Classify one news item with the named engine (default: rules = lexicon + learned layer)."""
     return get_engine(engine).classify(title or "", body or "")

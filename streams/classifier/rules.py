@@ -31,12 +31,14 @@ from .model import (
     clamp_unit,
 )
 from .lexicon import normalize
+from .learned import LearnedLayer, Signals, features
 from .taxonomy import BURDEN, Entry, Taxonomy, load_taxonomy
 
 _CUE_STRIP = "\"'.,;:!?()[]{}"
 #: Weight of a negated polar noun ("no talks", "without tariffs") before the
 #: negation factor applies.
 NEGATED_NOUN_WEIGHT = 0.8
+_NO_TOKS: list[str] = []
 _FLIP = {ESCALATION: DEESCALATION, DEESCALATION: ESCALATION, NEUTRAL: NEUTRAL}
 
 
@@ -65,7 +67,7 @@ class _Pending:
 class _Evidence:
     """Mutable per-item accumulator (plain slots class: it is built per call)."""
 
-    __slots__ = ("raw", "sums", "cues", "seen", "context", "actors", "frame", "lookalike")
+    __slots__ = ("raw", "sums", "cues", "seen", "context", "actors", "frame", "lookalike", "full")
 
     def __init__(self) -> None:
         self.raw: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
@@ -76,6 +78,7 @@ class _Evidence:
         self.lookalike: set[str] = set()  # categories a homonym phrase argued against
         self.actors: list[str] = []  # matched actor keys, in order
         self.frame = {"t": 1.0, "b": 1.0}  # strongest framing factor per field
+        self.full = 0.0  # direction weight before hedging (for the hedge ratio)
 
 
 _CUE_CACHE: dict[tuple[str, str | None, str, float], Cue] = {}
@@ -94,29 +97,61 @@ def _cue(phrase: str, category: str | None, direction: str, weight: float) -> Cu
 
 
 class RulesEngine:
-    """Lexicon engine; stateless after construction, safe to share."""
+    """Lexicon engine, optionally topped by the learned layer; stateless, safe to share.
+
+    ``learned=None`` is the pure lexicon engine (registered as ``lexicon``);
+    with a :class:`~.learned.LearnedLayer` the rules evidence and the item's
+    n-grams are fed to the exported linear models, which make the decision
+    (registered as ``rules``, the default).
+    """
 
     name = "rules"
 
-    def __init__(self, taxonomy: Taxonomy | None = None) -> None:
+    def __init__(self, taxonomy: Taxonomy | None = None, learned: LearnedLayer | None = None) -> None:
         self._tx = taxonomy or load_taxonomy()
         self._p = self._tx.params
-        self.version = f"rules-{self._tx.version}"
+        self._learned = learned
+        if learned is None:
+            self.name = "lexicon"
+            self.version = f"rules-{self._tx.version}"
+        else:
+            self.version = f"rules-{self._tx.version}+learned-{learned.version}.{learned.digest}"
         self._cat_cues: dict[tuple[str, str, float], tuple[tuple[str, float, Cue], ...]] = {}
 
     def classify(self, title: str, body: str = "") -> Classification:
         """Score one item; never raises on any ``str`` input."""
         ev = _Evidence()
-        if title:
-            self._scan(normalize(title), self._p.title_weight, "t", ev)
-        if body:
-            self._scan(normalize(body), 1.0, "b", ev)
-        return self._decide(ev, self._actors(ev.actors, title, body))
+        toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
+        toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
+        actors = self._actors(ev.actors, title, body) if ev.actors else ()
+        scores, chosen, esc, de, neu, damp = self._measure(ev, actors)
+        learned = self._learned
+        if learned is None:
+            tension = (esc - de) / (esc + de + neu + self._p.tension_smoothing)
+            if self._p.neutral_gate and not chosen:
+                tension = 0.0
+            return Classification(tuple(chosen), scores, clamp_unit(tension), tuple(ev.cues),
+                                  actors, self.version)
+        sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
+                      _hedge_ratio(ev))
+        idx, vals = learned.encode(toks_t, toks_b, sig)
+        l_scores, l_chosen, tension, l_cues = learned.decide(idx, vals, sig)
+        cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
+        return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
+
+    def features(self, title: str, body: str = "") -> dict[str, float]:
+        """The learned layer's input for one item (used by offline training)."""
+        ev = _Evidence()
+        toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
+        toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
+        actors = self._actors(ev.actors, title, body) if ev.actors else ()
+        scores, _, esc, de, neu, damp = self._measure(ev, actors)
+        sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
+                      _hedge_ratio(ev))
+        return features(toks_t, toks_b, sig)
 
     def _actors(self, keys: list[str], title: str, body: str) -> tuple[str, ...]:
         """Canonical actors, countries first, each group in order of first mention."""
-        if not keys:
-            return ()
         countries: dict[str, None] = {}
         people: dict[str, None] = {}
         done: set[str] = set()
@@ -131,7 +166,9 @@ class RulesEngine:
 
     # -- decision ---------------------------------------------------------
 
-    def _decide(self, ev: _Evidence, actors: tuple[str, ...]) -> Classification:
+    def _measure(self, ev: _Evidence, actors: tuple[str, ...]
+                 ) -> tuple[dict[str, float], list[str], float, float, float, float]:
+        """(category scores, rules categories, E, D, N after framing, framing damp)."""
         p = self._p
         # A category needs economic/policy context: a country or official, or
         # policy vocabulary.  Policy words do not count for a category that a
@@ -158,21 +195,11 @@ class RulesEngine:
         if damp < 1.0:
             esc *= damp
             de *= damp
-        tension = (esc - de) / (esc + de + neu + p.tension_smoothing)
-        if p.neutral_gate and not chosen:
-            tension = 0.0
-        return Classification(
-            categories=tuple(chosen),
-            scores=scores,
-            tension=clamp_unit(tension),
-            cues=tuple(ev.cues),
-            actors=actors,
-            version=self.version,
-        )
+        return scores, chosen, esc, de, neu, damp
 
     # -- scanning ---------------------------------------------------------
 
-    def _scan(self, text: str, mult: float, fld: str, ev: _Evidence) -> None:
+    def _scan(self, text: str, mult: float, fld: str, ev: _Evidence) -> list[str]:
         """One left-to-right pass over a field (hot loop: kept flat on purpose).
 
         Positions are token indices; "within N words" means at most N tokens
@@ -181,7 +208,7 @@ class RulesEngine:
         matcher = self._tx.matcher
         toks, hits = matcher.tokens(text)
         if not hits:
-            return
+            return toks
         p = self._p
         mod_scope = p.modifier_scope_words
         obj_scope = p.object_scope_words
@@ -280,6 +307,7 @@ class RulesEngine:
                     last_polar = (end, entry, start)
         if verb is not None:
             self._flush(verb, toks, mult, fld, ev)
+        return toks
 
     def _category_evidence(self, entry: Entry, toks: list[str], start: int, end: int,
                            mult: float, ev: _Evidence) -> None:
@@ -338,7 +366,15 @@ class RulesEngine:
             return
         ev.seen.add(key)
         ev.sums[direction] += weight
+        ev.full += weight / hedge
         ev.cues.append(_cue(phrase, category, direction, round(weight, 4)))
+
+
+def _hedge_ratio(ev: _Evidence) -> float:
+    """Share of the direction evidence left after hedging (1 = nothing hedged)."""
+    if not ev.full:
+        return 1.0
+    return min(1.0, sum(ev.sums.values()) / ev.full)
 
 
 def _modifier_state(mods: list[tuple[int, Entry, int]]) -> tuple[int, float, int]:

@@ -1,0 +1,301 @@
+"""Learned layer of the default engine: linear models over n-grams + rules signals.
+
+Why: the lexicon rules explain themselves but miss constructions no phrase
+list anticipates (verbless moves such as "25% levy … unveiled", "lifts its
+counter-duty to 84%", court rulings, stance carried by the verb of saying),
+and look-alikes that slip through when a country is named.  A linear model
+is only a sum of per-feature weights, so it can be scored in pure Python at
+the cost of one dict lookup per unigram/bigram — the same order of cost as
+the lexicon lookups — with no scikit-learn at run time.
+
+The weights are trained offline (``python -m streams.classifier.train``,
+deterministic, development corpus only) and shipped as ``weights.v1.json``.
+Features are, per item:
+
+* lexical: the cleaned, lower-cased unigrams and bigrams of the title and of
+  the body (a number becomes ``#``); value 2 for the title, 1 for the body,
+  summed when in both;
+* ``rules.*``: the rules engine's own evidence for the same item (category
+  scores, escalation/de-escalation/neutral sums, tension, framing damp,
+  actor/context/look-alike flags).
+
+Outputs: one logistic model per category (assigned at p ≥ 0.5) and a 3-way
+softmax for direction; tension = P(escalation) − P(de-escalation), so it
+lies in [−1, 1] by construction.  The same :func:`features` function defines
+the features for training; :meth:`LearnedLayer.encode` is its allocation-free
+run-time twin (a unit test checks they agree on the corpus).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from operator import itemgetter, mul
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from .errors import TaxonomyError
+from .lexicon import clean_word
+from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Cue
+
+WEIGHTS_FILE = "weights.v1.json"
+#: Output order of the weight vectors: five category logits, then direction.
+OUTPUTS: tuple[str, ...] = (*CATEGORIES, ESCALATION, DEESCALATION, NEUTRAL)
+_N_CAT = len(CATEGORIES)
+#: Learned cues per assigned category / per direction (explanations, see docs).
+TOP_CUES = 2
+CUE_PREFIX = "learned:"
+_DIR_OUTPUTS = (_N_CAT, _N_CAT + 1, _N_CAT + 2)  # escalation, de-escalation, neutral
+_MEMO_MAX = 200_000
+_EDGE = "$€£#*+~^<>|\"'`"
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the rules engine measured for one item (inputs of the learned layer)."""
+
+    scores: dict[str, float]
+    esc: float  # escalation weight after framing
+    de: float
+    neu: float
+    damp: float  # framing damp in (0, 1]; 1 = no framing
+    actors: bool
+    context: bool
+    lookalike: bool
+    hedge: float = 1.0  # direction weight kept after hedging, in (0, 1]
+
+    def rules_tension(self) -> float:
+        """The rules engine's own (ungated) tension; same formula as ``rules.tension``."""
+        return (self.esc - self.de) / (self.esc + self.de + self.neu + 0.6)
+
+
+def dense_features(sig: Signals) -> dict[str, float]:
+    """The rules engine's evidence as ``rules.*`` features (bounded values)."""
+    esc, de, neu = sig.esc, sig.de, sig.neu
+    feats = {f"rules.score.{c}": sig.scores[c] for c in CATEGORIES}
+    feats["rules.tension"] = sig.rules_tension()
+    feats["rules.esc"] = esc / (esc + 1.0)
+    feats["rules.de"] = de / (de + 1.0)
+    feats["rules.neu"] = neu / (neu + 1.0)
+    feats["rules.frame"] = 1.0 - sig.damp
+    feats["rules.actor"] = 1.0 if sig.actors else 0.0
+    feats["rules.context"] = 1.0 if sig.context else 0.0
+    feats["rules.lookalike"] = 1.0 if sig.lookalike else 0.0
+    feats["rules.nocat"] = 0.0 if any(v >= 0.5 for v in sig.scores.values()) else 1.0
+    return feats
+
+
+_WORDS: dict[str, str] = {}
+
+
+def word(raw: str) -> str:
+    """Feature form of a raw token (memoised): cleaned, numbers folded to ``#``."""
+    w = _WORDS.get(raw)
+    if w is None:
+        if len(_WORDS) >= _MEMO_MAX:
+            _WORDS.clear()
+        w = clean_word(raw).strip(_EDGE)
+        if w and (w[0].isdigit() or w[-1].isdigit()):
+            w = "#"
+        _WORDS[raw] = w
+    return w
+
+
+def lexical_features(title_toks: list[str], body_toks: list[str]) -> dict[str, float]:
+    """Unigrams and bigrams of each field; title presence 2, body presence 1."""
+    feats: dict[str, float] = {}
+    for toks, value in ((title_toks, 2.0), (body_toks, 1.0)):
+        seen: set[str] = set()
+        prev = ""
+        for raw in toks:
+            w = _WORDS.get(raw) or word(raw)
+            if not w:
+                prev = ""
+                continue
+            if w not in seen:
+                seen.add(w)
+                feats[w] = feats.get(w, 0.0) + value
+            if prev:
+                bigram = prev + " " + w
+                if bigram not in seen:
+                    seen.add(bigram)
+                    feats[bigram] = feats.get(bigram, 0.0) + value
+            prev = w
+    return feats
+
+
+def features(title_toks: list[str], body_toks: list[str], sig: Signals) -> dict[str, float]:
+    """All features of one item (training and run time share this function)."""
+    feats = lexical_features(title_toks, body_toks)
+    feats.update(dense_features(sig))
+    return feats
+
+
+class LearnedLayer:
+    """Scores feature dicts with exported linear weights; immutable, thread-safe."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        try:
+            if tuple(raw["outputs"]) != OUTPUTS:
+                raise TaxonomyError(f"weights outputs must be {OUTPUTS}")
+            self.version: str = str(raw["version"])
+            self.digest: str = str(raw["digest"])
+            self.bias: tuple[float, ...] = tuple(float(b) for b in raw["bias"])
+            table: dict[str, list[float]] = raw["weights"]
+            config = raw.get("config", {})
+            # Shares of the rules engine's own tension / category scores in
+            # the final figures (chosen by cross-validation, see train.py).
+            self.tension_rules_share = float(config.get("tension_rules_share", 0.0))
+            self.category_rules_share = float(config.get("category_rules_share", 0.0))
+            # How much hedging ("may", "is weighing") shrinks the learned
+            # tension: the probabilities say *which* way, hedges say how firmly.
+            self.hedge_share = float(config.get("hedge_share", 0.0))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TaxonomyError(f"weights file is missing or mistypes {exc}") from exc
+        if len(self.bias) != len(OUTPUTS) or any(len(w) != len(OUTPUTS) for w in table.values()):
+            raise TaxonomyError("every weight vector must have one entry per output")
+        self.names: tuple[str, ...] = tuple(table)
+        self.index: dict[str, int] = {f: i for i, f in enumerate(table)}
+        self._bigrams: dict[str, dict[str, int]] = {}
+        for i, name in enumerate(self.names):
+            if " " in name:
+                first, second = name.split(" ", 1)
+                self._bigrams.setdefault(first, {})[second] = i
+        self._tokens: dict[str, tuple[str, int, dict[str, int] | None]] = {}
+        # Column-major: one list per output, so scoring is len(OUTPUTS) C-level sums.
+        self.columns: tuple[list[float], ...] = tuple(
+            [float(w[k]) for w in table.values()] for k in range(len(OUTPUTS))
+        )
+
+    def encode(self, title_toks: list[str], body_toks: list[str], sig: Signals
+               ) -> tuple[list[int], list[float]]:
+        """Known feature indices and values of one item — the run-time twin of :func:`features`.
+
+        Hot path: one memoised lookup per raw token gives its unigram index
+        and the table of bigrams it can start, so no feature string is built.
+        Same values as ``features`` restricted to the known features
+        (a unit test checks it on the corpus).
+        """
+        memo = self._tokens
+        fields: list[dict[int, float]] = []
+        for toks, value in ((title_toks, 2.0), (body_toks, 1.0)):
+            # Per field, a dict keyed by feature index dedups for free; an
+            # empty word has index -1 and no bigram table, so it also cuts
+            # the bigram chain (as ``lexical_features`` does).
+            found: dict[int, float] = {}
+            follow: dict[str, int] | None = None
+            for raw in toks:
+                w, uni, nxt = memo.get(raw) or self._token(raw)
+                if uni >= 0:
+                    found[uni] = value
+                if follow is not None:
+                    bi = follow.get(w)
+                    if bi is not None:
+                        found[bi] = value
+                follow = nxt
+            fields.append(found)
+        acc, body = fields
+        for i in body:
+            acc[i] = acc.get(i, 0.0) + 1.0
+        index = self.index
+        for name, x in dense_features(sig).items():
+            i = index.get(name)
+            if i is not None:
+                acc[i] = acc.get(i, 0.0) + x
+        return list(acc), list(acc.values())
+
+    def _token(self, raw: str) -> tuple[str, int, dict[str, int] | None]:
+        """(feature word, unigram index or -1, bigrams it starts) of a raw token, memoised."""
+        if len(self._tokens) >= _MEMO_MAX:
+            self._tokens.clear()
+        w = word(raw)
+        info = (w, self.index.get(w, -1), self._bigrams.get(w)) if w else ("", -1, None)
+        self._tokens[raw] = info
+        return info
+
+    def decide(self, idx: list[int], vals: list[float], sig: Signals
+               ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """(category scores, chosen categories, tension, learned cues) for one item."""
+        if len(idx) == 1:  # itemgetter of one index returns a bare value: pad
+            idx, vals = [idx[0], idx[0]], [vals[0], 0.0]
+        get = itemgetter(*idx) if idx else None
+        scores: dict[str, float] = {}
+        chosen: list[str] = []
+        cues: list[Cue] = []
+        beta = self.category_rules_share
+        columns = self.columns
+        bias = self.bias
+        for k, cat in enumerate(CATEGORIES):
+            p = _sigmoid(bias[k] + sum(map(mul, vals, get(columns[k]))) if get else bias[k])
+            if beta:
+                p = beta * sig.scores[cat] + (1.0 - beta) * p
+            scores[cat] = round(p, 4)
+            if scores[cat] >= 0.5:
+                chosen.append(cat)
+                if get:  # contributions recomputed only for assigned categories
+                    cues.extend(self._top(list(map(mul, vals, get(columns[k]))), idx, cat, NEUTRAL))
+        if not chosen:
+            return scores, (), 0.0, cues  # irrelevant news is neutral by definition
+        contribs = [list(map(mul, vals, get(columns[k]))) if get else [] for k in _DIR_OUTPUTS]
+        z = [bias[k] + sum(c) for k, c in zip(_DIR_OUTPUTS, contribs)]
+        top = max(z)
+        e = [math.exp(v - top) for v in z]
+        tension = (e[0] - e[1]) / (e[0] + e[1] + e[2])
+        alpha = self.tension_rules_share
+        if alpha:
+            tension = alpha * sig.rules_tension() + (1.0 - alpha) * tension
+        if self.hedge_share and sig.hedge < 1.0:
+            tension *= 1.0 - self.hedge_share * (1.0 - sig.hedge)
+        if tension > 0:
+            cues.extend(self._top(contribs[0], idx, None, ESCALATION))
+        elif tension < 0:
+            cues.extend(self._top(contribs[1], idx, None, DEESCALATION))
+        return scores, tuple(chosen), tension, cues
+
+    def _top(self, contrib: list[float], idx: list[int], category: str | None,
+             direction: str) -> list[Cue]:
+        """The features that pushed an output up the most, as cues (ties: first seen)."""
+        names = self.names
+        out: list[Cue] = []
+        prev_j, prev_v = -1, 0.0
+        for value in sorted(contrib, reverse=True)[:TOP_CUES]:  # C-level sort, no key calls
+            if value <= 0:
+                break
+            j = contrib.index(value, prev_j + 1) if value == prev_v else contrib.index(value)
+            prev_j, prev_v = j, value
+            out.append(_cue(CUE_PREFIX + names[idx[j]], category, direction, round(value, 4)))
+        return out
+
+
+_CUES: dict[tuple[str, str | None, str, float], Cue] = {}
+
+
+def _cue(phrase: str, category: str | None, direction: str, weight: float) -> Cue:
+    """Interned cue (learned cues repeat a lot across items)."""
+    key = (phrase, category, direction, weight)
+    cue = _CUES.get(key)
+    if cue is None:
+        if len(_CUES) >= _MEMO_MAX:
+            _CUES.clear()
+        cue = _CUES[key] = Cue(phrase, category, direction, weight)
+    return cue
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@lru_cache(maxsize=None)
+def load_weights(name: str = WEIGHTS_FILE) -> LearnedLayer:
+    """Parse a packaged weights file once per process."""
+    try:
+        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        raw = json.loads(text)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TaxonomyError(f"cannot read learned weights {name}: {exc}") from exc
+    return LearnedLayer(raw)

@@ -1,0 +1,237 @@
+"""Train the learned layer offline and export ``weights.v1.json``.
+
+Run: ``python -m streams.classifier.train`` (needs the ``ml`` extra), or with
+``--cv`` to print k-fold cross-validation figures on the development data for
+every configuration of the grid and every engine.
+
+Why a script and a shipped file: the default engine must not need
+scikit-learn, must not retrain at start-up, and must give the Faust agent and
+``tension classify`` bit-identical results.  Training is deterministic (fixed
+file order, sorted features, lbfgs, no random state involved) so anyone can
+re-run it and get the same bytes.
+
+Only development data is read: ``seeds/corpus/dev.jsonl``, ``dev2.jsonl`` and
+``dev3.jsonl``.  The held-out ``test.jsonl`` is refused outright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .corpus import CORPUS_DIR, TEST_PATH, Item, load_items
+from .evaluate import Report, evaluate
+from .learned import OUTPUTS, WEIGHTS_FILE, LearnedLayer
+from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL
+from .rules import RulesEngine
+
+TRAIN_FILES: tuple[str, ...] = ("dev.jsonl", "dev2.jsonl", "dev3.jsonl")
+WEIGHTS_VERSION = "1.0.0"
+#: Chosen by 5-fold cross-validation on the development data (``--cv``).
+CONFIG: dict[str, Any] = {"C_cat": 10.0, "C_dir": 1.0, "dense_scale": 3.0, "min_df": 2,
+                          "dir_balanced": False, "tension_rules_share": 0.3,
+                          "category_rules_share": 0.5, "hedge_share": 0.5}
+GRID: tuple[dict[str, Any], ...] = tuple(
+    {"C_cat": cc, "C_dir": cd, "dense_scale": ds, "min_df": 2, "dir_balanced": False}
+    for cc in (3.0, 10.0) for cd in (1.0, 3.0) for ds in (3.0, 10.0)
+)
+#: Post-hoc blends tried for every fitted configuration (no refit needed).
+BLENDS: tuple[tuple[float, float], ...] = tuple(
+    (a, b) for a in (0.0, 0.3, 0.5) for b in (0.0, 0.3, 0.5)
+)
+FOLDS = 5
+_DIRECTIONS = (ESCALATION, DEESCALATION, NEUTRAL)
+_ROUND = 5
+
+
+def training_items(corpus_dir: Path = CORPUS_DIR) -> tuple[list[Item], str]:
+    """Development items in a fixed order, plus a digest of the files read."""
+    items: list[Item] = []
+    h = hashlib.sha256()
+    for name in TRAIN_FILES:
+        path = corpus_dir / name
+        if path.resolve() == TEST_PATH.resolve():  # belt and braces: never train on held-out data
+            raise ValueError("refusing to train on the held-out test part")
+        if not path.exists():
+            continue
+        h.update(name.encode() + b"\0" + path.read_bytes())
+        items.extend(load_items(path))
+    return items, h.hexdigest()
+
+
+def _prune(feats: Sequence[dict[str, float]], min_df: int) -> set[str]:
+    """Lexical features seen in at least ``min_df`` items, plus every rules feature."""
+    df: dict[str, int] = {}
+    for f in feats:
+        for name in f:
+            df[name] = df.get(name, 0) + 1
+    return {n for n, c in df.items() if c >= min_df or n.startswith("rules.")}
+
+
+def fit(feats: Sequence[dict[str, float]], items: Sequence[Item], config: dict[str, Any],
+        digest: str = "") -> dict[str, Any]:
+    """Fit the category and direction models; return the exportable weights dict."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    keep = _prune(feats, config["min_df"])
+    scale = config["dense_scale"]
+    rows = [{n: (v * scale if n.startswith("rules.") else v) for n, v in f.items() if n in keep}
+            for f in feats]
+    vec = DictVectorizer(sort=True)
+    x = vec.fit_transform(rows)
+    names = list(vec.get_feature_names_out())
+    n_feat = len(names)
+    coef = [[0.0] * n_feat for _ in OUTPUTS]
+    bias = [0.0] * len(OUTPUTS)
+    for k, cat in enumerate(CATEGORIES):
+        y = [int(cat in (it.categories or ())) for it in items]
+        if len(set(y)) < 2:
+            bias[k] = -10.0
+            continue
+        clf = LogisticRegression(C=config["C_cat"], solver="lbfgs", max_iter=5000)
+        clf.fit(x, y)
+        coef[k] = [float(w) for w in clf.coef_[0]]
+        bias[k] = float(clf.intercept_[0])
+    y_dir = [it.direction or NEUTRAL for it in items]
+    dclf = LogisticRegression(C=config["C_dir"], solver="lbfgs", max_iter=5000,
+                              class_weight="balanced" if config["dir_balanced"] else None)
+    dclf.fit(x, y_dir)
+    classes = list(dclf.classes_)
+    for j, d in enumerate(_DIRECTIONS):
+        row = classes.index(d)
+        coef[len(CATEGORIES) + j] = [float(w) for w in dclf.coef_[row]]
+        bias[len(CATEGORIES) + j] = float(dclf.intercept_[row])
+    weights: dict[str, list[float]] = {}
+    for i, name in enumerate(names):
+        factor = scale if name.startswith("rules.") else 1.0  # fold the scaling into the weights
+        vector = [round(coef[k][i] * factor, _ROUND) for k in range(len(OUTPUTS))]
+        if any(vector):
+            weights[name] = vector
+    config_text = json.dumps(config, sort_keys=True)
+    return {
+        "version": WEIGHTS_VERSION,
+        "digest": hashlib.sha256((digest + config_text).encode()).hexdigest()[:8],
+        "description": "Learned layer of the default classifier engine; generated by "
+                       "`python -m streams.classifier.train` from development data only. Do not edit.",
+        "trained_on": list(TRAIN_FILES),
+        "n_items": len(items),
+        "config": config,
+        "outputs": list(OUTPUTS),
+        "bias": [round(b, _ROUND) for b in bias],
+        "weights": weights,
+    }
+
+
+def _folds(n: int, k: int = FOLDS) -> list[list[int]]:
+    """Deterministic interleaved folds (items are ordered by file, so each fold mixes files)."""
+    return [list(range(f, n, k)) for f in range(k)]
+
+
+def _cv_learned(feats: list[dict[str, float]], items: list[Item], config: dict[str, Any]
+                ) -> dict[tuple[float, float], list[Any]]:
+    """Out-of-fold predictions of the fused engine for every item, per blend."""
+    preds: dict[tuple[float, float], list[Any]] = {b: [None] * len(items) for b in BLENDS}
+    for test_idx in _folds(len(items)):
+        held = set(test_idx)
+        train_idx = [i for i in range(len(items)) if i not in held]
+        raw = fit([feats[i] for i in train_idx], [items[i] for i in train_idx], config)
+        for a, b in BLENDS:
+            blended = dict(raw, config=dict(config, tension_rules_share=a, category_rules_share=b))
+            engine = RulesEngine(learned=LearnedLayer(blended))
+            for i in test_idx:
+                preds[(a, b)][i] = engine.classify(items[i].title, items[i].body)
+    return preds
+
+
+def _cv_ml(items: list[Item]) -> tuple[list[Any], list[Any], list[Any]]:
+    """Out-of-fold predictions of ml and hybrid (fold-trained rules+learned inside hybrid)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from .hybrid import HybridEngine
+    from .ml import MLEngine, train_models
+
+    lexicon = RulesEngine()
+    feats = [lexicon.features(it.title, it.body) for it in items]
+    ml_p: list[Any] = [None] * len(items)
+    hy_p: list[Any] = [None] * len(items)
+    rules_p: list[Any] = [None] * len(items)
+    for test_idx in _folds(len(items)):
+        held = set(test_idx)
+        train = [items[i] for i in range(len(items)) if i not in held]
+        ml = MLEngine()
+        ml._model = train_models(train, TfidfVectorizer, LogisticRegression, CORPUS_DIR / TRAIN_FILES[0])
+        fused = RulesEngine(learned=LearnedLayer(
+            fit([feats[i] for i in range(len(items)) if i not in held], train, CONFIG)))
+        hybrid = HybridEngine(rules=fused, ml=ml)
+        for i in test_idx:
+            it = items[i]
+            ml_p[i] = ml.classify(it.title, it.body)
+            hy_p[i] = hybrid.classify(it.title, it.body)
+            rules_p[i] = fused.classify(it.title, it.body)
+    return rules_p, ml_p, hy_p
+
+
+def _line(name: str, r: Report) -> str:
+    f1 = " ".join(f"{r.per_category[c].f1:.3f}" for c in CATEGORIES)
+    return (f"{name:34} macroF1 {r.macro_f1:.3f}  dir {r.direction_accuracy:.3f}  "
+            f"FP {r.irrelevant_fp_rate:.3f} (of {r.irrelevant_items})  F1s {f1}")
+
+
+def _subsets(items: list[Item]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {"all": list(range(len(items)))}
+    for name in TRAIN_FILES:
+        prefix = name.split(".")[0] + "-"
+        out[name] = [i for i, it in enumerate(items) if it.id.startswith(prefix)]
+    return out
+
+
+def _report(name: str, items: list[Item], preds: list[Any]) -> None:
+    for sub, idx in _subsets(items).items():
+        if idx:
+            print(_line(f"{name} [{sub}]", evaluate([items[i] for i in idx], [preds[i] for i in idx])))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the learned layer (development data only).")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name(WEIGHTS_FILE))
+    parser.add_argument("--cv", action="store_true", help="cross-validate the grid (no file written)")
+    parser.add_argument("--cv-engines", action="store_true",
+                        help="cross-validate lexicon, rules (fused), ml and hybrid with CONFIG")
+    args = parser.parse_args(argv)
+    items, digest = training_items()
+    lexicon = RulesEngine()
+    feats = [lexicon.features(it.title, it.body) for it in items]
+    if args.cv:
+        _report("lexicon (untrained)", items, [lexicon.classify(it.title, it.body) for it in items])
+        dev3 = _subsets(items)["dev3.jsonl"]
+        for config in GRID:
+            for (a, b), preds in _cv_learned(feats, items, config).items():
+                tag = f"C{config['C_cat']:g}/{config['C_dir']:g} s{config['dense_scale']:g} a{a:g} b{b:g}"
+                r3 = evaluate([items[i] for i in dev3], [preds[i] for i in dev3])
+                print(_line(tag, evaluate(items, preds)),
+                      f"| dev3 {r3.macro_f1:.3f} {r3.direction_accuracy:.3f} {r3.irrelevant_fp_rate:.3f}",
+                      flush=True)
+        return 0
+    if args.cv_engines:
+        _report("lexicon (untrained)", items, [lexicon.classify(it.title, it.body) for it in items])
+        rules_p, ml_p, hy_p = _cv_ml(items)
+        _report("rules (lexicon+learned) CV", items, rules_p)
+        _report("ml CV", items, ml_p)
+        _report("hybrid CV", items, hy_p)
+        return 0
+    raw = fit(feats, items, CONFIG, digest)
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    args.out.write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {args.out} ({len(raw['weights'])} features, {len(items)} items, digest {raw['digest']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
