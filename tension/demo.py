@@ -76,14 +76,28 @@ class Demo:
             self.console.print(summary_table(s.sink.sqlite_path))
             self.console.print(f"SQLite store: [bold]{s.sink.sqlite_path}[/bold]")
             if self.keep_running:
-                self.console.print("keeping Kafka, worker and sink running; stop with Ctrl-C")
+                d = s.dashboard
+                worker_api = f"http://{s.stream.web_host}:{s.stream.web_port}/"
+                self._spawn("dashboard", ["dashboard", "--store", self.store_url, "--api", worker_api,
+                                          "--host", d.host, "--port", str(d.port)], env)
+                self.console.print(f"dashboard: http://{d.host}:{d.port}/", soft_wrap=True)
+                self.console.print("keeping Kafka, worker, sink and dashboard running; stop with Ctrl-C")
                 self._wait_forever()
-            return 0
         finally:  # with --keep-running we only get here after Ctrl-C
             self._stop_children()
             if started_kafka:
                 cluster.stop()
                 self.console.print("stopped the embedded Kafka broker")
+        if not self.keep_running:  # the last line: where to look at the results
+            d = s.dashboard
+            self.console.print(f"dashboard: run `tension dashboard --store {self.store_url}` and open "
+                               f"http://{d.host}:{d.port}/", soft_wrap=True)
+        return 0
+
+    @property
+    def store_url(self) -> str:
+        """The demo's SQLite store as a `tension dashboard --store` URL."""
+        return f"sqlite:///{self.settings.sink.sqlite_path.resolve()}"
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log_dir = self.settings.sink.sqlite_path.parent / "logs"
