@@ -15,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -47,14 +48,16 @@ def dashboard(store: str, refresh_s: float = 5.0) -> Iterator[str]:
     port = free_port_block(span=1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
     env["TENSION_DASHBOARD__REFRESH_S"] = str(refresh_s)
+    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty server can never block on it
     proc = subprocess.Popen([sys.executable, "-m", "tension", "dashboard", "--store", store, "--port", str(port)],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"the dashboard exited: {proc.stdout.read() if proc.stdout else ''}")
+                log.seek(0)
+                raise AssertionError(f"the dashboard exited: {log.read()[-4000:]}")
             try:
                 urllib.request.urlopen(url + "api/health", timeout=2).close()
                 break
@@ -72,6 +75,7 @@ def dashboard(store: str, refresh_s: float = 5.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 @pytest.fixture(scope="module")
