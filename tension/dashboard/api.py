@@ -131,7 +131,7 @@ async def point(request: web.Request) -> web.Response:
 
 
 async def alerts(request: web.Request) -> web.Response:
-    """Newest alerts first; ``since`` (the newest ``created_at`` the page has) returns only new ones."""
+    """Newest alerts first; ``since`` (the newest ``created_at`` the page has) returns those at or after it."""
     q = request.query
     p.check_known(q, {"category", "since", "limit"})
     cats = p.categories(q.get("category"))

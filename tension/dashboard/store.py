@@ -225,14 +225,19 @@ class Store(abc.ABC):
         return point
 
     def alerts(self, categories: Sequence[str] | None, since: datetime | None, limit: int) -> list[dict]:
-        """Newest alerts first; ``since`` keeps only those created after it (for polling)."""
+        """Newest alerts first; ``since`` keeps those created at or after it.
+
+        "At or after", not "after": two alerts can share a millisecond and arrive in
+        different sink batches; the page polls with the newest time it has and drops
+        ids it already shows, so none is missed.
+        """
         sql = f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE 1 = 1"
         params: list[Any] = []
         if categories:
             sql += f" AND category IN {self._in(categories)}"
             params.extend(categories)
         if since is not None:
-            sql += f" AND {self._ts_col('created_at')} > ?"
+            sql += f" AND {self._ts_col('created_at')} >= ?"
             params.append(self._ts_param(since))
         sql += f" ORDER BY {self._ts_col('created_at')} DESC LIMIT ?"
         try:

@@ -229,6 +229,7 @@ async function showPoint(circle) {
 function addAlerts(alerts, fresh) {
   const list = $("alerts");
   for (const a of alerts.slice().reverse()) {  // oldest first, each prepended: newest ends on top
+    if (list.querySelector(`li[data-id="${CSS.escape(a.id)}"]`)) continue;  // polled "at or after": seen ones again
     list.prepend(el("li", { class: fresh ? "new" : "", "data-id": a.id },
       el("strong", { text: label(a.category) + ": " }), a.message,
       el("div", { class: "muted", text: `${a.rule} · value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) · ${when(a.created_at)} UTC` })));
