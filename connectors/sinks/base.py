@@ -201,6 +201,7 @@ class SinkRunner:
                     self._write(consumer)
                     self._settle_dead_letters()
                     self._commit(consumer)
+                self._batch = _Batch()  # committed: nothing left for a revocation to drop
             clean = True
         finally:
             # A static member that leaves on a crash keeps its partitions until the session times out;
