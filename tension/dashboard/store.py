@@ -150,22 +150,43 @@ class Store(abc.ABC):
         return [c for c in known if c in wanted]
 
     def overview(self, size_s: int) -> list[dict[str, Any]]:
-        """Per category: the latest 24 h and daily windows and the change since the previous day."""
+        """Per category: the current 24 h and daily windows and the change since the day before."""
         out = []
         for category in self.categories():
             entry: dict[str, Any] = {"category": category}
             for kind in ("hopping", "tumbling"):
-                latest = self._latest(category, kind, size_s, None)
+                newest = self._latest(category, kind, size_s, None)
+                current = self._current(category, kind, size_s, newest)
                 previous = None
-                if latest is not None:
-                    day_before = parse_ts(latest["window_start"]) - timedelta(days=1)
+                if current is not None:
+                    day_before = parse_ts(current["window_start"]) - timedelta(days=1)
                     previous = self._latest(category, kind, size_s, day_before)
                 change = None
-                if latest and previous and latest["index"] is not None and previous["index"] is not None:
-                    change = latest["index"] - previous["index"]
-                entry[kind] = {"current": latest, "previous_day": previous, "change": change}
+                if current and previous and current["index"] is not None and previous["index"] is not None:
+                    change = current["index"] - previous["index"]
+                entry[kind] = {"current": current, "previous_day": previous, "change": change,
+                               "newest_window_end": newest["window_end"] if newest else None}
             out.append(entry)
         return out
+
+    def _current(self, category: str, kind: str, size_s: int, latest: dict | None) -> dict | None:
+        """The window that stands for "now".
+
+        Daily: the newest day (possibly still open). Hopping: not the newest window —
+        it started one step ago and holds only that step's items — but the one
+        covering the full 24 h up to one step after the newest start, i.e. the
+        trailing 24 h. The step is read from the data (the gap between the two newest
+        starts), so the dashboard needs no copy of the worker's settings.
+        """
+        if latest is None or kind != "hopping":
+            return latest
+        starts = self._rows(
+            f"SELECT window_start FROM index_rows WHERE category = ? AND window_kind = ? AND window_size_s = ? "
+            f"ORDER BY {self._ts_col('window_start')} DESC LIMIT 2", [category, kind, size_s])
+        size = timedelta(seconds=size_s)
+        step = parse_ts(iso(starts[0][0]) or "") - parse_ts(iso(starts[1][0]) or "") if len(starts) == 2 else size
+        anchor = parse_ts(latest["window_start"]) + min(step, size) - size
+        return self._latest(category, kind, size_s, anchor) or latest
 
     def _latest(self, category: str, kind: str, size_s: int, at_or_before: datetime | None) -> dict | None:
         sql = (f"SELECT {', '.join(INDEX_COLUMNS)} FROM index_rows WHERE category = ? AND window_kind = ? "

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -197,12 +197,17 @@ def test_new_rows_and_alerts_appear_without_reloading(browser: object, tmp_path:
         start = spec.end
         sink = SQLiteSink(path)
         sink.open()
+        def hopping(window_start: datetime, index: float, offset: int) -> SinkRecord:
+            return SinkRecord("index", {
+                "category": "tariffs", "window_kind": "hopping", "window_size_s": 86_400,
+                "window_start": window_start, "window_end": window_start + timedelta(days=1), "n_total": 10,
+                "n_category": 5, "n_escalating": 5, "n_deescalating": 0, "share": 0.5, "index": index,
+                "signed_mean": 0.8, "balance": 1.0, "final": False, "top_items": [],
+                "emitted_at": start + timedelta(days=2)}, "t", 0, offset)
+
         sink.write_batch([
-            SinkRecord("index", {"category": "tariffs", "window_kind": "hopping", "window_size_s": 86_400,
-                                 "window_start": start, "window_end": start + timedelta(days=1), "n_total": 10,
-                                 "n_category": 5, "n_escalating": 5, "n_deescalating": 0, "share": 0.5,
-                                 "index": 240.0, "signed_mean": 0.8, "balance": 1.0, "final": False,
-                                 "top_items": [], "emitted_at": start + timedelta(days=2)}, "t", 0, 1),
+            hopping(start, 180.0, 1),  # a new window: one more point
+            hopping(start - timedelta(hours=23), 240.0, 3),  # the trailing 24 h changes: the current level
             SinkRecord("alert", {"id": "fresh-alert", "category": "tariffs", "rule": "level", "window_start": start,
                                  "window_end": start + timedelta(days=1), "value": 240.0, "threshold": 200.0,
                                  "message": "tariffs 24 h index at 240, above 200", "items": [],

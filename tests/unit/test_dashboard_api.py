@@ -71,8 +71,9 @@ def test_overview_has_every_category_overall_first_with_change_since_previous_da
     for entry in body["categories"]:
         h = entry["hopping"]
         cur, prev = h["current"], h["previous_day"]
-        assert cur["final"] is False  # the newest 24 h window is still open
-        assert prev["window_start"] < cur["window_start"]
+        # "now" is the trailing 24 h: the window ending one step after the newest start
+        assert cur["window_end"] == "2025-06-30T00:00:00.000Z" and cur["window_start"] == "2025-06-29T00:00:00.000Z"
+        assert prev["window_start"] == "2025-06-28T00:00:00.000Z"
         assert h["change"] == pytest.approx(cur["index"] - prev["index"])
         assert entry["tumbling"]["current"] is not None
 

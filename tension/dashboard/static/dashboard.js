@@ -253,7 +253,7 @@ function renderFilter() {
 function sinceFor(overview) {
   if (state.range === "all") return null;
   let latest = 0;
-  for (const e of overview.categories) if (e.hopping.current) latest = Math.max(latest, Date.parse(e.hopping.current.window_end));
+  for (const e of overview.categories) if (e.hopping.newest_window_end) latest = Math.max(latest, Date.parse(e.hopping.newest_window_end));
   return latest ? new Date(latest - Number(state.range) * DAY - overview.window_size_s * 1000 + 1).toISOString() : null;
 }
 
