@@ -34,6 +34,7 @@ def create_app(cfg: StreamConfig) -> faust.App:
         topic_replication_factor=cfg.topics.replication,
         topic_allow_declare=True,
         table_standby_replicas=cfg.standby_replicas,
+        broker_session_timeout=cfg.session_timeout_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         table_cleanup_interval=30.0,

@@ -21,6 +21,9 @@ class TopicConfig:
     deadletter: str = "news.deadletter.v1"
     partitions: int = 3
     replication: int = 1
+    # Records carry event time (published_at); with time-based retention the broker deletes
+    # old news as soon as it is written (its timestamp is already past retention). Keep them.
+    retention_ms: int = -1
 
 
 # Baseline tension share per category (and "overall"), calibrated with
@@ -67,6 +70,7 @@ class StreamConfig:
     store: str = "rocksdb://"
     data_dir: Path = Path(".state/worker")
     standby_replicas: int = 0
+    session_timeout_s: float = 60.0  # how long a SIGKILLed worker's partitions stay assigned to it
     index: IndexConfig = field(default_factory=IndexConfig)
     batch_max: int = 500
     batch_within_s: float = 0.2

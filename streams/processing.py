@@ -66,12 +66,12 @@ def index_batch(state: State, facts: list[Fact], w: Windows, cfg: IndexConfig) -
     result = apply(state, facts, w)
     out = Emission(late=result.late, duplicates=result.duplicates)
     for name, start in sorted(result.changed, key=lambda k: (k[1], k[0])):
-        out.updates.extend(_rows(state, w, cfg, name, start, final=False))
+        out.updates.extend(window_rows_of(state, w, cfg, name, start, final=False))
     hopping = w.specs[0].name
     meta = dict(state.get(META) or new_meta())
     trail = {k: list(v) for k, v in meta.get("trail", {}).items()}
     for name, start in result.closed:
-        rows = _rows(state, w, cfg, name, start, final=True)
+        rows = window_rows_of(state, w, cfg, name, start, final=True)
         out.finals.extend(rows)
         if name == hopping:
             for row in rows:
@@ -85,7 +85,7 @@ def index_batch(state: State, facts: list[Fact], w: Windows, cfg: IndexConfig) -
     return out
 
 
-def _rows(state: State, w: Windows, cfg: IndexConfig, name: str, start: int, *, final: bool) -> list[dict[str, Any]]:
+def window_rows_of(state: State, w: Windows, cfg: IndexConfig, name: str, start: int, *, final: bool) -> list[dict[str, Any]]:
     spec = w.spec(name)
     return window_rows(window_items(state, w, spec, start), cfg, kind=spec.kind, size_ms=spec.size_ms,
                        start=start, final=final)

@@ -27,6 +27,11 @@ class TopicSpec:
     partitions: int
     replication: int
     key: str  # what the record key is, for docs and `tension topics list`
+    retention_ms: int = -1
+
+    @property
+    def config(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms)}
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class Topics:
 def topic_specs(cfg: StreamConfig) -> dict[str, TopicSpec]:
     """Role → topic for every topic of the product (what `tension topics apply` creates)."""
     t = cfg.topics
-    spec = lambda name, key, partitions=t.partitions: TopicSpec(name, partitions, t.replication, key)  # noqa: E731
+    spec = lambda name, key, partitions=t.partitions: TopicSpec(  # noqa: E731
+        name, partitions, t.replication, key, t.retention_ms)
     return {
         "raw": spec(t.raw, "item id"),
         "classified": spec(t.classified, "item id"),
@@ -60,6 +66,6 @@ def declare(app: faust.App, cfg: StreamConfig) -> Topics:
         s = specs[role]
         return app.topic(s.name, key_type=bytes, value_type=bytes, key_serializer="raw",
                          value_serializer="raw", partitions=s.partitions, replicas=s.replication,
-                         internal=role == "facts")
+                         internal=role == "facts", config=s.config)
 
     return Topics(**{role: topic(role) for role in specs})

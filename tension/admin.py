@@ -16,18 +16,16 @@ def apply_specs(bootstrap: str, specs: Iterable[object], client_id: str = "tensi
     """Create each missing topic of ``streams.topics.topic_specs`` (name, partitions, replication)."""
     created: list[str] = []
     present: list[str] = []
-    by_shape: dict[tuple[int, int], list[str]] = {}
     for spec in specs:
-        by_shape.setdefault((spec.partitions, spec.replication), []).append(spec.name)  # type: ignore[attr-defined]
-    for (partitions, replication), names in by_shape.items():
-        c, p = apply_topics(bootstrap, names, partitions, replication, client_id=client_id)
+        c, p = apply_topics(bootstrap, [spec.name], spec.partitions, spec.replication,  # type: ignore[attr-defined]
+                            client_id=client_id, config=getattr(spec, "config", None))
         created += c
         present += p
     return created, present
 
 
 def apply_topics(bootstrap: str, names: Iterable[str], partitions: int, replication: int,
-                 client_id: str = "tension-admin") -> tuple[list[str], list[str]]:
+                 client_id: str = "tension-admin", config: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
     """Create each missing topic; return (created, already_present). Safe to run repeatedly."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=30000)
     try:
@@ -37,7 +35,7 @@ def apply_topics(bootstrap: str, names: Iterable[str], partitions: int, replicat
         created: list[str] = []
         for name in missing:
             try:
-                admin.create_topics([NewTopic(name, partitions, replication)])
+                admin.create_topics([NewTopic(name, partitions, replication, topic_configs=config or {})])
                 created.append(name)
                 log.info("created topic %s (%d partitions, replication %d)", name, partitions, replication)
             except TopicAlreadyExistsError:

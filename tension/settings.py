@@ -83,6 +83,7 @@ class StreamSettings(BaseModel):
     alert_trailing: int = Field(default=24, ge=2, description="trailing final 24h values kept per category")
     batch_max: int = Field(default=500, ge=1, description="facts folded per index batch")
     batch_within_s: float = Field(default=0.2, gt=0)
+    session_timeout_s: float = Field(default=60.0, gt=0, description="consumer group session timeout")
 
 
 class SinkSettings(BaseModel):

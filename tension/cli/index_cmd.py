@@ -16,8 +16,8 @@ from typing import Any
 import typer
 
 from streams.config import IndexConfig
-from streams.processing import Emission, classify_news, fact_of, index_batch
-from streams.windows import Fact, Windows
+from streams.processing import Emission, classify_news, event_time_ms, fact_of, index_batch, window_rows_of
+from streams.windows import Fact, Windows, closing, cut_of
 from tension.cli.worker_cmd import index_config
 from tension.settings import load_settings
 
@@ -38,8 +38,11 @@ def read_facts(paths: list[Path], engine: str = "rules") -> list[Fact]:
     return facts
 
 
-def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False) -> Emission:
-    """Fold facts one by one (the finest batching) and collect every row, final or not.
+def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False, batch: int = 1000) -> Emission:
+    """Fold facts in batches of ``batch`` and collect every row, final or not.
+
+    Final rows do not depend on the batching (tests/unit/test_window_reducer.py
+    checks it); non-final updates are coalesced per batch as in the live agent.
 
     With ``close_all`` a last watermark far in the future closes every window,
     so each window with data gets its final row (handy offline; the live stream
@@ -48,8 +51,8 @@ def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False) -
     w = Windows.from_config(cfg)
     state: dict[str, Any] = {}
     out = Emission()
-    for fact in facts:
-        part = index_batch(state, [fact], w, cfg)
+    for k in range(0, len(facts), batch):
+        part = index_batch(state, facts[k:k + batch], w, cfg)
         out.updates.extend(part.updates)
         out.finals.extend(part.finals)
         out.alerts.extend(part.alerts)
@@ -58,11 +61,10 @@ def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False) -
     if close_all and facts:
         meta = state["meta"]
         far = meta["max_ts"] + w.retention_ms  # not a real item: only the watermark moves
-        from streams.windows import closing
-        rest = closing(meta["panes"], w, meta["max_ts"] - w.grace_ms, far)
-        from streams.processing import _rows
+        cut = cut_of(meta, w)
+        rest = closing(meta["panes"], w, cut if cut is not None else meta["panes"][0] - w.pane_ms, far)
         for name, start in rest:
-            out.finals.extend(_rows(state, w, cfg, name, start, final=True))
+            out.finals.extend(window_rows_of(state, w, cfg, name, start, final=True))
     return out
 
 
@@ -94,7 +96,6 @@ def index_cmd(
         facts.sort(key=lambda f: (f.ts, f.id))  # the items as an in-order stream delivers them
     out = reference(facts, cfg, close_all=close)
     if calibrate_from:
-        from streams.processing import event_time_ms
         lo = event_time_ms({"published_at": calibrate_from})
         hi = event_time_ms({"published_at": calibrate_to or "9999-01-01T00:00:00Z"})
         print(json.dumps(calibrate(out.finals, cfg.window_hours * 3600, lo, hi)))

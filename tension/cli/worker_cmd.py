@@ -37,7 +37,7 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
         web_host=st.web_host, web_port=st.web_port, store=st.store, data_dir=st.data_dir,
         standby_replicas=st.standby_replicas,
         index=replace(index_config(s), source_partitions=s.kafka.partitions),
-        batch_max=st.batch_max, batch_within_s=st.batch_within_s,
+        batch_max=st.batch_max, batch_within_s=st.batch_within_s, session_timeout_s=st.session_timeout_s,
     )
     values.update(overrides)
     return StreamConfig(**values)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_streams_support import (
-    Producer, Setup, Worker, flush_items, reference_finals, seed_items, shuffled_within, wait_for_finals,
+    Producer, Setup, Worker, flush_items, live_and_reference, seed_items, shuffled_within,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -23,8 +23,6 @@ def test_live_final_rows_equal_offline_reference(kafka: object, tmp_path: Path) 
     items = seed_items()
     ordered = sorted(items, key=lambda i: i.published_at)
     items += flush_items(ordered[-1], s.partitions)
-    expected = reference_finals(items, s.cfg.index)
-    assert len(expected) > 1000
 
     worker = Worker(s).start()
     try:
@@ -32,7 +30,8 @@ def test_live_final_rows_equal_offline_reference(kafka: object, tmp_path: Path) 
         sent = shuffled_within(items, timedelta(hours=s.grace_hours / 2))
         assert sent != sorted(items, key=lambda i: i.published_at)
         Producer(s.bootstrap).items(s.topics.raw, sent)
-        live = wait_for_finals(s, expected, [worker], 150)
+        live, expected = live_and_reference(s, {i.id for i in items}, worker, 150)
     finally:
         worker.stop()
+    assert len(expected) > 1000
     assert live == expected

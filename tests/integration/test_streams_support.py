@@ -67,7 +67,7 @@ class Setup:
             "TENSION_STREAM__APP_ID": self.app_id, "TENSION_STREAM__STORE": self.store,
             "TENSION_STREAM__DATA_DIR": str(self.tmp / state), "TENSION_STREAM__WEB_PORT": str(web_port),
             "TENSION_STREAM__GRACE_HOURS": str(self.grace_hours), "TENSION_STREAM__BATCH_MAX": str(self.batch_max),
-            "TENSION_STREAM__STANDBY_REPLICAS": "1",
+            "TENSION_STREAM__STANDBY_REPLICAS": "1", "TENSION_STREAM__SESSION_TIMEOUT_S": "8",
         })
         return env
 
@@ -259,10 +259,40 @@ def final_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[st
     return out
 
 
-def reference_finals(items: list[NewsItem], cfg: IndexConfig) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """The offline reference: classify, sort by event time, fold with the same pure functions."""
-    facts: list[Fact] = sorted((fact_of(classify_news(i.to_avro())) for i in items), key=lambda f: (f.ts, f.id))
+def reference_finals(classified: list[dict[str, Any]], cfg: IndexConfig) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """The offline reference (`tension index` over classified items): dedup by id, sort, fold.
+
+    Built from what news.classified.v1 holds, so a classifier edited by
+    another developer while a test runs cannot make live and reference differ.
+    """
+    by_id = {}
+    for record in classified:
+        by_id.setdefault(record["item"]["id"], record)
+    facts: list[Fact] = sorted((fact_of(r) for r in by_id.values()), key=lambda f: (f.ts, f.id))
     return {row_key(r): {k: r[k] for k in ROW_FIELDS} for r in reference(facts, cfg).finals}
+
+
+def wait_until_counted(s: Setup, ids: set[str], worker: Worker, timeout_s: float) -> None:
+    """Poll the worker's HTTP API until every item is counted and the watermark passed them all."""
+    def done() -> bool:
+        assert worker.alive(), f"worker {worker.name} exited:\n{worker.tail()}"
+        try:
+            status, body = worker.get("/api/categories")
+        except OSError:
+            return False
+        return status == 200 and body["counted"] >= len(ids)
+
+    wait_for(done, timeout_s, f"{len(ids)} items counted", interval_s=0.5)
+
+
+def live_and_reference(s: Setup, ids: set[str], worker: Worker, timeout_s: float) -> tuple[dict, dict]:
+    """Wait for the worker, then the live final rows and the reference from the classified topic."""
+    wait_until_counted(s, ids, worker, timeout_s)
+    classified = read_topic(s.bootstrap, s.topics.classified, "ClassifiedItem")
+    assert {r["item"]["id"] for r in classified} == ids, "classified items differ from those sent"
+    expected = reference_finals(classified, s.cfg.index)
+    live = wait_for_finals(s, expected, [worker], 60)
+    return live, expected
 
 
 def wait_for_finals(s: Setup, expected: dict[tuple[str, str, int], Any], workers: list[Worker],
@@ -275,3 +305,15 @@ def wait_for_finals(s: Setup, expected: dict[tuple[str, str, int], Any], workers
         return got if expected.keys() <= got.keys() else None
 
     return wait_for(ready, timeout_s, "every final index row", interval_s=2.0)  # type: ignore[return-value]
+
+
+def end_offset(bootstrap: str, topic: str) -> int:
+    """Sum of the end offsets of every partition of a topic."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("offsets")})
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts)
+    finally:
+        c.close()
