@@ -11,7 +11,7 @@ import logging
 
 import faust
 
-from schemas.exceptions import DecodeError
+from schemas.exceptions import DecodeError, UnknownSchemaError
 from schemas.serde import AvroDeserializer, AvroSerializer
 from streams.config import StreamConfig
 from streams.deadletters import dead_letter
@@ -35,7 +35,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) 
                 record = classify_news(item, engine=cfg.classifier_engine)
                 fact = fact_of(record, part=msg.partition)
             except Exception as exc:  # bad input is data: dead-letter it and go on
-                reason = "decode" if isinstance(exc, DecodeError) else "classifier"
+                reason = ("decode" if isinstance(exc, DecodeError) else
+                          "schema" if isinstance(exc, UnknownSchemaError) else "classifier")
                 log.warning("dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
                 await topics.deadletter.send(key=event.key, value=dead_letter(
                     event.value, event.key, exc, stage="classify", reason=reason,

@@ -117,7 +117,11 @@ class Worker:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as resp:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
+            body = exc.read()
+            try:
+                return exc.code, json.loads(body or b"null")
+            except ValueError:  # a 500 from aiohttp before the router knows the changelog topic
+                return exc.code, body.decode(errors="replace")
 
 
 def seed_items() -> list[NewsItem]:
