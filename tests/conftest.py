@@ -18,7 +18,7 @@ import pytest
 
 from tension.localkafka import LocalCluster, assemble
 from tests.helpers import unique, wait_for
-from tension.localkafka.cluster import free_port_block
+from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT, LocalKafkaSettings
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -22,6 +20,7 @@ from pathlib import Path
 
 from tension.localkafka.assemble import KafkaDistribution, require_java
 from tension.localkafka.exceptions import BrokerStartError, LocalKafkaError, PortInUseError
+from tension.procs import alive, cmdline_has, port_free, read_pid, send, terminate
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +148,8 @@ class LocalCluster:
         """Node id -> pid for every node whose pid file names a live process of ours."""
         alive = {}
         for p in self.ports:
-            pid = _read_pid(self.pid_file(p.node_id))
-            if pid and _is_our_process(pid, self.node_dir(p.node_id)):
+            pid = read_pid(self.pid_file(p.node_id))
+            if pid and cmdline_has(pid, f"-Dtension.node.dir={self.node_dir(p.node_id)}"):
                 alive[p.node_id] = pid
         return alive
 
@@ -162,7 +161,8 @@ class LocalCluster:
             raise LocalKafkaError(f"a local Kafka is already running from {self.run_dir}; run `tension kafka down`")
         for p in self.ports:
             for port in (p.client, p.controller):
-                _ensure_free(self.host, port)
+                if not port_free(self.host, port):
+                    raise PortInUseError(self.host, port)
         id_file = self.run_dir / "cluster.id"
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if not id_file.exists():
@@ -204,7 +204,7 @@ class LocalCluster:
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             # Plain liveness here: right after fork the child's cmdline is still Python's.
-            dead = [p.node_id for p in self.ports if not _alive(_read_pid(self.pid_file(p.node_id)) or -1)]
+            dead = [p.node_id for p in self.ports if not alive(read_pid(self.pid_file(p.node_id)) or -1)]
             if dead:
                 self._fail(f"Kafka node {dead[0]} exited during start-up", dead[0])
             try:
@@ -228,17 +228,9 @@ class LocalCluster:
     def stop(self, timeout_s: float = 30.0) -> list[int]:
         """SIGTERM every node, escalate to SIGKILL after the timeout; return stopped node ids."""
         pids = self.running_pids()
-        for pid in pids.values():
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while pids and time.monotonic() < deadline:
-            if not any(_alive(pid) for pid in pids.values()):
-                break
-            time.sleep(0.2)
-        for node_id, pid in pids.items():
-            if _alive(pid):
-                log.warning("node %d did not stop within %.0fs; killing it", node_id, timeout_s)
-                _signal(pid, signal.SIGKILL)
+        killed = terminate(pids.values(), timeout_s)
+        if killed:
+            log.warning("node pid(s) %s did not stop within %.0fs; killed", killed, timeout_s)
         for p in self.ports:
             self.pid_file(p.node_id).unlink(missing_ok=True)
         return sorted(pids)
@@ -247,7 +239,7 @@ class LocalCluster:
         """SIGKILL one node (fault tests)."""
         pid = self.running_pids().get(node_id)
         if pid:
-            _signal(pid, signal.SIGKILL)
+            send(pid, signal.SIGKILL)
 
     def log_tail(self, node_id: int, lines: int = 50) -> str:
         text = ""
@@ -255,59 +247,3 @@ class LocalCluster:
             if path.exists():
                 text += "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) + "\n"
         return text.strip() or "(no log output)"
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _is_our_process(pid: int, node_dir: Path) -> bool:
-    """Guard against a stale pid file whose pid now belongs to something else."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return _alive(pid) and f"-Dtension.node.dir={node_dir}" in cmdline
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _ensure_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise PortInUseError(host, port) from exc
-
-
-def free_port_block(host: str = "127.0.0.1", span: int = 22) -> int:
-    """Find a base port such that base .. base+span are free (tests use this)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind((host, 0))
-            base = s.getsockname()[1]
-        if base + span > 65000:
-            continue
-        try:
-            for port in range(base, base + span):
-                _ensure_free(host, port)
-        except PortInUseError:
-            continue
-        return base
-    raise LocalKafkaError("no free block of ports found")

@@ -10,9 +10,6 @@ broker. The process is detached (own session), tracked by a pid file in
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from tension.localkafka.assemble import require_java
+from tension.procs import cmdline_has, free_port_block, port_free, read_pid, terminate
 from tension.registry.assemble import RegistryDistribution
 from tension.registry.exceptions import LocalRegistryError, RegistryPortInUseError, RegistryStartError
 
@@ -71,12 +69,8 @@ class LocalRegistry:
 
     def running_pid(self) -> int | None:
         """The pid from our pid file, if that process is alive and is this registry."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError):
-            return None
-        return pid if f"-Dtension.registry.dir={self.run_dir}" in cmdline and _alive(pid) else None
+        pid = read_pid(self.pid_file)
+        return pid if pid and cmdline_has(pid, f"-Dtension.registry.dir={self.run_dir}") else None
 
     def start(self, timeout_s: float = 90.0) -> float:
         """Start the registry and wait until its ccompat API answers; return seconds taken."""
@@ -84,7 +78,8 @@ class LocalRegistry:
         started = time.monotonic()
         if self.running_pid():
             raise LocalRegistryError(f"a registry already runs from {self.run_dir}; run `tension registry down`")
-        _ensure_free(self.host, self.port)
+        if not port_free(self.host, self.port):
+            raise RegistryPortInUseError(self.host, self.port)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as out:
             proc = subprocess.Popen(self._command(), stdout=out, stderr=subprocess.STDOUT,
@@ -130,13 +125,8 @@ class LocalRegistry:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _alive(pid):
-            log.warning("registry pid %d ignored SIGTERM for %.0fs; killing it", pid, timeout_s)
-            _signal(pid, signal.SIGKILL)
+        if terminate([pid], timeout_s):
+            log.warning("registry pid %d ignored SIGTERM for %.0fs; killed it", pid, timeout_s)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -146,31 +136,6 @@ class LocalRegistry:
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _ensure_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise RegistryPortInUseError(host, port) from exc
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A currently free port (tests start a registry on it)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return free_port_block(host, span=1)

@@ -78,7 +78,7 @@ def test_port_taken_is_a_clear_error(kafka: KafkaEndpoint, tmp_path: Path) -> No
 def test_failed_start_shows_log_tail(kafka: KafkaEndpoint, tmp_path: Path) -> None:
     if kafka.cluster is None:
         pytest.skip("needs the embedded broker's classpath")
-    from tension.localkafka.cluster import free_port_block
+    from tension.procs import free_port_block
 
     base = free_port_block()
     bad = LocalCluster(kafka.cluster.dist, tmp_path / "bad", port=base, controller_port=base + 1, heap="1k")

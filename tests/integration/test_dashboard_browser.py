@@ -29,7 +29,7 @@ import pytest
 from connectors.sinks.base import SinkRecord
 from connectors.sinks.sqlite import SQLiteSink
 from tension.dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
-from tension.localkafka.cluster import free_port_block
+from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tension.localkafka.cluster import _alive, free_port_block
+from tension.procs import alive as _alive
+from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.integration.test_dashboard_browser import (  # noqa: F401  (browser: the shared fixture)
     ARTIFACTS, CHROMIUM, browser, open_page, points_per_chart)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tension.localkafka.cluster import _alive, free_port_block
+from tension.procs import alive as _alive
+from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -1,0 +1,80 @@
+"""Process and port helpers for the services the project runs itself (broker, registry).
+
+Both run detached with pid files, so another `tension` process can find and
+stop them; these helpers are the shared plumbing for that.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    """True for a running (non-zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmdline_has(pid: int, marker: str) -> bool:
+    """Guard against a stale pid file whose pid now belongs to another program."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return alive(pid) and marker in cmdline
+
+
+def send(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def terminate(pids: Iterable[int], timeout_s: float) -> list[int]:
+    """SIGTERM each pid, wait up to `timeout_s`, SIGKILL the survivors; return those killed."""
+    pids = list(pids)
+    for pid in pids:
+        send(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    killed = [p for p in pids if alive(p)]
+    for pid in killed:
+        send(pid, signal.SIGKILL)
+    return killed
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(host: str = "127.0.0.1", span: int = 22) -> int:
+    """A base port such that base .. base+span-1 are all free (tests and benches use it)."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            base = s.getsockname()[1]
+        if base + span <= 65000 and all(port_free(host, p) for p in range(base, base + span)):
+            return base
+    raise RuntimeError("no free block of ports found")
