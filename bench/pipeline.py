@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from schemas.serde import AvroDeserializer, AvroSerializer  # noqa: E402
 from streams.config import StreamConfig, TopicConfig  # noqa: E402
-from streams.topics import topic_specs  # noqa: E402
+from streams.topics import TopicSpec, topic_specs  # noqa: E402
 from tension.admin import apply_specs  # noqa: E402
-from tension.localkafka.cluster import free_port_block  # noqa: E402
+from tension.procs import free_port_block  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -162,7 +162,7 @@ def topology(bootstrap: str, n: int, partitions: int, tmp: Path) -> tuple[float,
 def passthrough(bootstrap: str, n: int, partitions: int) -> tuple[float, float, float]:
     tag = str(time.time_ns())
     src, dst = f"bench.pt-in-{tag}", f"bench.pt-out-{tag}"
-    apply_specs(bootstrap, [TopicSpecLike(src, partitions), TopicSpecLike(dst, partitions)])
+    apply_specs(bootstrap, [TopicSpec(src, partitions, 1, "none"), TopicSpec(dst, partitions, 1, "none")])
     proc = subprocess.Popen([sys.executable, __file__, "--passthrough", src, dst, "--bootstrap", bootstrap])
     try:
         seen = [0]
@@ -175,11 +175,6 @@ def passthrough(bootstrap: str, n: int, partitions: int) -> tuple[float, float, 
     finally:
         proc.terminate()
         proc.wait(30)
-
-
-class TopicSpecLike:
-    def __init__(self, name: str, partitions: int) -> None:
-        self.name, self.partitions, self.replication = name, partitions, 1
 
 
 async def run_passthrough(bootstrap: str, src: str, dst: str) -> None:

@@ -9,37 +9,35 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from streams.topics import TopicSpec
+
 log = logging.getLogger(__name__)
 
 
-def apply_specs(bootstrap: str, specs: Iterable[object], client_id: str = "tension-admin") -> tuple[list[str], list[str]]:
-    """Create each missing topic of ``streams.topics.topic_specs`` (name, partitions, replication)."""
-    created: list[str] = []
-    present: list[str] = []
-    for spec in specs:
-        c, p = apply_topics(bootstrap, [spec.name], spec.partitions, spec.replication,  # type: ignore[attr-defined]
-                            client_id=client_id, config=getattr(spec, "config", None))
-        created += c
-        present += p
-    return created, present
+def apply_specs(bootstrap: str, specs: Iterable[TopicSpec],
+                client_id: str = "tension-admin") -> tuple[list[str], list[str]]:
+    """Create each missing topic (``streams.topics.topic_specs``); return (created, already present).
 
-
-def apply_topics(bootstrap: str, names: Iterable[str], partitions: int, replication: int,
-                 client_id: str = "tension-admin", config: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
-    """Create each missing topic; return (created, already_present). Safe to run repeatedly."""
+    Safe to run repeatedly and concurrently: a topic created meanwhile by
+    another `apply` counts as present.
+    """
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=30000)
     try:
         existing = set(admin.list_topics())
-        wanted = [n for n in names]
-        missing = [n for n in wanted if n not in existing]
         created: list[str] = []
-        for name in missing:
+        present: list[str] = []
+        for spec in specs:
+            if spec.name in existing:
+                present.append(spec.name)
+                continue
             try:
-                admin.create_topics([NewTopic(name, partitions, replication, topic_configs=config or {})])
-                created.append(name)
-                log.info("created topic %s (%d partitions, replication %d)", name, partitions, replication)
+                admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication,
+                                              topic_configs=spec.config)])
+                created.append(spec.name)
+                log.info("created topic %s (%d partitions, replication %d)",
+                         spec.name, spec.partitions, spec.replication)
             except TopicAlreadyExistsError:
-                pass  # a concurrent apply won the race: fine
-        return created, [n for n in wanted if n in existing]
+                present.append(spec.name)
+        return created, present
     finally:
         admin.close()

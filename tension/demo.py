@@ -22,8 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from connectors.sources import publish_paths
-from tension.admin import apply_topics
+from streams.topics import topic_specs
+from tension.admin import apply_specs
 from tension.cli.kafka_cmd import cluster_from
+from tension.cli.worker_cmd import stream_config
 from tension.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ class Demo:
                 secs = cluster.start(s.local_kafka.start_timeout_s)
                 self.console.print(f"Kafka {s.local_kafka.version} ready at {cluster.bootstrap} in {secs:.1f}s")
             bootstrap = cluster.bootstrap
-            created, _ = apply_topics(bootstrap, s.topics.all(), s.kafka.partitions, s.kafka.replication)
+            created, _ = apply_specs(bootstrap, topic_specs(stream_config(s)).values())
             if created:
                 self.console.print(f"created topics: {', '.join(created)}")
             env = {**os.environ, "TENSION_KAFKA_BOOTSTRAP": bootstrap}
