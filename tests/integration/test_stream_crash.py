@@ -40,7 +40,7 @@ def test_sigkill_twice_mid_stream_loses_nothing_and_counts_nothing_twice(kafka: 
             worker.kill(signal.SIGKILL)
             worker.start()
         producer.items(s.topics.raw, chunks[2])
-        live, expected = live_and_reference(s, {i.id for i in items}, worker, 240)
+        live, expected = live_and_reference(s, items, worker, 240)
     finally:
         worker.stop()
     assert worker.runs == 3

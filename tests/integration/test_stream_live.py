@@ -30,7 +30,7 @@ def test_live_final_rows_equal_offline_reference(kafka: object, tmp_path: Path) 
         sent = shuffled_within(items, timedelta(hours=s.grace_hours / 2))
         assert sent != sorted(items, key=lambda i: i.published_at)
         Producer(s.bootstrap).items(s.topics.raw, sent)
-        live, expected = live_and_reference(s, {i.id for i in items}, worker, 150)
+        live, expected = live_and_reference(s, items, worker, 150)
     finally:
         worker.stop()
     assert len(expected) > 1000

@@ -29,7 +29,7 @@ def test_second_worker_mid_stream(kafka: object, tmp_path: Path) -> None:
         wait_for(lambda: end_offset(s.bootstrap, s.cfg.facts_topic) >= 300, 120, "w1 to be processing")
         w2.start()
         producer.items(s.topics.raw, sent[1500:])
-        live, expected = live_and_reference(s, {i.id for i in items}, w1, 240)
+        live, expected = live_and_reference(s, items, w1, 240)
         assert live == expected
 
         wait_for(lambda: "Setting newly assigned" in w2.log.read_text(errors="replace"), 60, "w2 to get partitions")

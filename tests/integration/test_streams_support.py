@@ -27,8 +27,8 @@ from streams.processing import classify_news, fact_of
 from streams.topics import topic_specs
 from streams.windows import Fact
 from tension.admin import apply_specs
-from tension.cli.index_cmd import reference
-from tension.localkafka.cluster import free_port_block
+from streams.offline import reference
+from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
 
@@ -266,8 +266,7 @@ def final_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[st
 def reference_finals(classified: list[dict[str, Any]], cfg: IndexConfig) -> dict[tuple[str, str, int], dict[str, Any]]:
     """The offline reference (`tension index` over classified items): dedup by id, sort, fold.
 
-    Built from what news.classified.v1 holds, so a classifier edited by
-    another developer while a test runs cannot make live and reference differ.
+    `classified` are ClassifiedItem records, from the topic or classified offline.
     """
     by_id = {}
     for record in classified:
@@ -289,12 +288,23 @@ def wait_until_counted(s: Setup, ids: set[str], worker: Worker, timeout_s: float
     wait_for(done, timeout_s, f"{len(ids)} items counted", interval_s=0.5)
 
 
-def live_and_reference(s: Setup, ids: set[str], worker: Worker, timeout_s: float) -> tuple[dict, dict]:
-    """Wait for the worker, then the live final rows and the reference from the classified topic."""
+def live_and_reference(s: Setup, items: list[NewsItem], worker: Worker,
+                       timeout_s: float) -> tuple[dict, dict]:
+    """Wait for the worker; return the live final rows and the offline reference for `items`.
+
+    The reference classifies the very items offline (the function `tension
+    classify` uses) and folds them with the offline index (`tension index`), so
+    it shares nothing with the live run but the code under test.
+    """
+    ids = {i.id for i in items}
     wait_until_counted(s, ids, worker, timeout_s)
-    classified = read_topic(s.bootstrap, s.topics.classified, "ClassifiedItem")
-    assert {r["item"]["id"] for r in classified} == ids, "classified items differ from those sent"
-    expected = reference_finals(classified, s.cfg.index)
+    offline = {i.id: classify_news(i.to_avro()) for i in items}
+    live_classified = read_topic(s.bootstrap, s.topics.classified, "ClassifiedItem")
+    assert {r["item"]["id"] for r in live_classified} == ids, "classified items differ from those sent"
+    for record in live_classified:
+        want = offline[record["item"]["id"]]
+        assert (record["categories"], record["tension"]) == (want["categories"], want["tension"])
+    expected = reference_finals(list(offline.values()), s.cfg.index)
     live = wait_for_finals(s, expected, [worker], 60)
     return live, expected
 
