@@ -21,29 +21,26 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class TopicNames(BaseModel):
     """Kafka topic names; versioned so a breaking change gets a new topic."""
 
-    raw: str = "news.raw.v1"
-    classified: str = "news.classified.v1"
-    index: str = "tension.index.v1"
-    alerts: str = "tension.alerts.v1"
-    deadletter: str = "news.deadletter.v1"
-
-    def all(self) -> list[str]:
-        return [self.raw, self.classified, self.index, self.alerts, self.deadletter]
+    raw: str = Field(default="news.raw.v1", description="news items as published by the sources (key: item id)")
+    classified: str = Field(default="news.classified.v1", description="classified items (key: item id)")
+    index: str = Field(default="tension.index.v1", description="tension-index rows (key: category)")
+    alerts: str = Field(default="tension.alerts.v1", description="alerts (key: category)")
+    deadletter: str = Field(default="news.deadletter.v1", description="bad input with the reason, from every stage")
 
 
 class LocalKafkaSettings(BaseModel):
     """How `tension kafka up` assembles and runs the embedded broker."""
 
-    version: str = "4.1.1"
-    scala: str = "2.13"
-    log4j_version: str = "2.24.3"
+    version: str = Field(default="4.1.1", description="Apache Kafka version fetched from Maven Central")
+    scala: str = Field(default="2.13", description="Scala suffix of the kafka artifact")
+    log4j_version: str = Field(default="2.24.3", description="log4j2 version of the logging bridge the POM leaves out")
     home: Path = Field(default=PROJECT_ROOT / ".kafka", description="run folders: data, logs, pid files")
     lib_root: Path = Field(default=PROJECT_ROOT / ".kafka" / "lib", description="cached classpaths, one per version")
-    host: str = "127.0.0.1"
+    host: str = Field(default="127.0.0.1", description="bind address (loopback only)")
     port: int = Field(default=9092, ge=1, le=65535, description="client port of node 1")
-    controller_port: int = Field(default=9093, ge=1, le=65535)
-    heap: str = "512m"
-    start_timeout_s: float = Field(default=90.0, gt=0)
+    controller_port: int = Field(default=9093, ge=1, le=65535, description="KRaft controller port of node 1")
+    heap: str = Field(default="512m", description="JVM -Xmx per node")
+    start_timeout_s: float = Field(default=90.0, gt=0, description="seconds to wait until the broker answers")
 
     @field_validator("host")
     @classmethod
@@ -55,44 +52,44 @@ class LocalKafkaSettings(BaseModel):
 
 
 class KafkaSettings(BaseModel):
-    bootstrap: str = "127.0.0.1:9092"
-    partitions: int = Field(default=3, ge=1)
-    replication: int = Field(default=1, ge=1)
-    client_id: str = "tension-stream"
+    bootstrap: str = Field(default="127.0.0.1:9092", description="bootstrap servers (TENSION_KAFKA_BOOTSTRAP overrides)")
+    partitions: int = Field(default=3, ge=1, description="partitions of the product topics")
+    replication: int = Field(default=1, ge=1, description="replication factor of the product topics")
+    client_id: str = Field(default="tension-stream", description="Kafka client id prefix")
 
 
 class StreamSettings(BaseModel):
     """Faust worker parameters."""
 
-    app_id: str = "tension-stream"
-    web_port: int = Field(default=6066, ge=1, le=65535)
-    web_host: str = "127.0.0.1"
+    app_id: str = Field(default="tension-stream", description="Faust app id: consumer group and prefix of internal topics")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="HTTP port of the worker (API)")
+    web_host: str = Field(default="127.0.0.1", description="HTTP bind address of the worker")
     window_hours: int = Field(default=24, ge=1, description="hopping window size")
-    window_step_hours: int = Field(default=1, ge=1)
-    tumbling_days: int = Field(default=1, ge=1)
-    grace_hours: float = Field(default=6.0, ge=0)
-    expires_days: int = Field(default=60, ge=1)
+    window_step_hours: int = Field(default=1, ge=1, description="hop of the hopping window")
+    tumbling_days: int = Field(default=1, ge=1, description="size of the tumbling window")
+    grace_hours: float = Field(default=6.0, ge=0, description="how late an item may arrive and still count")
+    expires_days: int = Field(default=60, ge=1, description="retention of window state and of item ids for dedup")
     store: str = Field(default="rocksdb://", description="rocksdb:// (rocksdict, durable) or memory://")
-    data_dir: Path = PROJECT_ROOT / ".state" / "worker"
+    data_dir: Path = Field(default=PROJECT_ROOT / ".state" / "worker", description="table state (RocksDB) folder")
     standby_replicas: int = Field(default=0, ge=0, description="standby copies of each table partition")
     baselines: dict[str, float] | None = Field(
         default=None, description="baseline share per category and 'overall' (JSON); default: streams.config")
-    top_k: int = Field(default=5, ge=1)
+    top_k: int = Field(default=5, ge=1, description="contributing item ids kept per index row")
     alert_level: float = Field(default=200.0, gt=0, description="24h index level that raises an alert")
     alert_k: float = Field(default=3.0, gt=0, description="jump alert: std deviations from the trailing mean")
     alert_trailing: int = Field(default=24, ge=2, description="trailing final 24h values kept per category")
     batch_max: int = Field(default=500, ge=1, description="facts folded per index batch")
-    batch_within_s: float = Field(default=0.2, gt=0)
+    batch_within_s: float = Field(default=0.2, gt=0, description="max wait to fill an index batch")
     session_timeout_s: float = Field(default=60.0, gt=0, description="consumer group session timeout")
 
 
 class SinkSettings(BaseModel):
-    sqlite_path: Path = PROJECT_ROOT / "var" / "tension.sqlite"
-    postgres_dsn: SecretStr = SecretStr("")
+    sqlite_path: Path = Field(default=PROJECT_ROOT / "var" / "tension.sqlite", description="SQLite store file")
+    postgres_dsn: SecretStr = Field(default=SecretStr(""), description="PostgreSQL DSN (secret)")
     files_dir: Path = Field(default=PROJECT_ROOT / "var" / "files", description="root of the JSONL files sink")
-    batch_size: int = Field(default=500, ge=1)
-    batch_seconds: float = Field(default=1.0, gt=0)
-    group_prefix: str = "tension-sink"
+    batch_size: int = Field(default=500, ge=1, description="rows per store transaction")
+    batch_seconds: float = Field(default=1.0, gt=0, description="max wait to fill a batch")
+    group_prefix: str = Field(default="tension-sink", description="consumer group prefix; the sink kind is appended")
     retry_max_s: float = Field(default=5.0, gt=0, description="backoff cap while the store is unavailable")
     session_timeout_ms: int = Field(default=10_000, ge=6_000, description="consumer group session timeout")
     instance_id: str | None = Field(default=None, description="static group membership: a restart takes over at once")
@@ -101,18 +98,18 @@ class SinkSettings(BaseModel):
 class LocalRegistrySettings(BaseModel):
     """How `tension registry up` fetches and runs Apicurio Registry (in-memory storage)."""
 
-    version: str = "3.0.9"
+    version: str = Field(default="3.0.9", description="Apicurio Registry version fetched from Maven Central")
     home: Path = Field(default=PROJECT_ROOT / ".registry", description="bundle cache, run folder, log, pid")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8081, ge=1, le=65535)
-    heap: str = "384m"
-    start_timeout_s: float = Field(default=90.0, gt=0)
+    host: str = Field(default="127.0.0.1", description="bind address (loopback only)")
+    port: int = Field(default=8081, ge=1, le=65535, description="HTTP port of the local registry")
+    heap: str = Field(default="384m", description="JVM -Xmx")
+    start_timeout_s: float = Field(default=90.0, gt=0, description="seconds to wait until the registry answers")
 
 
 class ProducerSettings(BaseModel):
-    max_body_bytes: int = Field(default=100_000, ge=1)
-    strict: bool = False
-    rate_per_s: float | None = Field(default=None, gt=0)
+    max_body_bytes: int = Field(default=100_000, ge=1, description="bodies above this are dead-lettered (oversize)")
+    strict: bool = Field(default=False, description="reject unknown fields instead of ignoring them")
+    rate_per_s: float | None = Field(default=None, gt=0, description="publish at most this many items per second")
 
 
 class DashboardSettings(BaseModel):
@@ -123,9 +120,9 @@ class DashboardSettings(BaseModel):
     because a PostgreSQL DSN may carry a password.
     """
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=0, le=65535)
-    store: SecretStr = SecretStr("")
+    host: str = Field(default="127.0.0.1", description="bind address of the dashboard")
+    port: int = Field(default=8765, ge=0, le=65535, description="HTTP port of the dashboard")
+    store: SecretStr = Field(default=SecretStr(""), description="store URL: sqlite:///... or postgresql://... (secret); empty: the sink SQLite file")
     api_url: str | None = Field(default=None, description="the worker's live HTTP API, optional")
     refresh_s: float = Field(default=5.0, gt=0, le=3600, description="how often the page polls")
     max_points: int = Field(default=50_000, ge=100, description="cap on rows one series request returns")
@@ -151,12 +148,13 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     # Confluent-compatible Schema Registry (e.g. http://127.0.0.1:8081/apis/ccompat/v7); when set,
     # writers use Confluent framing (magic 0 + schema id), else Avro single-object encoding.
-    registry_url: str | None = None
+    registry_url: str | None = Field(default=None, description="Confluent-compatible Schema Registry URL; unset: Avro single-object encoding")
     # Short alias documented in the README: TENSION_KAFKA_BOOTSTRAP wins when set.
     kafka_bootstrap: str | None = Field(
-        default=None, validation_alias=AliasChoices("TENSION_KAFKA_BOOTSTRAP", "kafka_bootstrap")
+        default=None, validation_alias=AliasChoices("TENSION_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
+        description="short alias of TENSION_KAFKA__BOOTSTRAP; wins when set",
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="log level of every process")
 
     @property
     def bootstrap(self) -> str:
