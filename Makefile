@@ -39,8 +39,11 @@ test-unit: $(STAMP)
 test-integration: setup
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
+# bench/producer.py needs a broker on the default port: start one for the run, stop it after.
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/tension kafka up
+	@status=0; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || status=1; done; \
+	$(BIN)/tension kafka down; exit $$status
 
 kafka-up: setup
 	$(BIN)/tension kafka up
