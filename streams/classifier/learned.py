@@ -71,20 +71,35 @@ class Signals:
         return (self.esc - self.de) / (self.esc + self.de + self.neu + 0.6)
 
 
+#: Names of the ``rules.*`` features, in the order ``dense_values`` returns them.
+DENSE_NAMES: tuple[str, ...] = (
+    *(f"rules.score.{c}" for c in CATEGORIES), "rules.tension", "rules.esc", "rules.de",
+    "rules.neu", "rules.frame", "rules.actor", "rules.context", "rules.lookalike", "rules.nocat",
+)
+
+
+def dense_values(sig: Signals) -> list[float]:
+    """Values of the ``DENSE_NAMES`` features (a list: no names built per item)."""
+    esc, de, neu = sig.esc, sig.de, sig.neu
+    scores = sig.scores
+    values = [scores[c] for c in CATEGORIES]
+    values += (
+        (esc - de) / (esc + de + neu + 0.6),  # == sig.rules_tension()
+        esc / (esc + 1.0),
+        de / (de + 1.0),
+        neu / (neu + 1.0),
+        1.0 - sig.damp,
+        1.0 if sig.actors else 0.0,
+        1.0 if sig.context else 0.0,
+        1.0 if sig.lookalike else 0.0,
+        0.0 if any(v >= 0.5 for v in scores.values()) else 1.0,
+    )
+    return values
+
+
 def dense_features(sig: Signals) -> dict[str, float]:
     """The rules engine's evidence as ``rules.*`` features (bounded values)."""
-    esc, de, neu = sig.esc, sig.de, sig.neu
-    feats = {f"rules.score.{c}": sig.scores[c] for c in CATEGORIES}
-    feats["rules.tension"] = sig.rules_tension()
-    feats["rules.esc"] = esc / (esc + 1.0)
-    feats["rules.de"] = de / (de + 1.0)
-    feats["rules.neu"] = neu / (neu + 1.0)
-    feats["rules.frame"] = 1.0 - sig.damp
-    feats["rules.actor"] = 1.0 if sig.actors else 0.0
-    feats["rules.context"] = 1.0 if sig.context else 0.0
-    feats["rules.lookalike"] = 1.0 if sig.lookalike else 0.0
-    feats["rules.nocat"] = 0.0 if any(v >= 0.5 for v in sig.scores.values()) else 1.0
-    return feats
+    return dict(zip(DENSE_NAMES, dense_values(sig)))
 
 
 _WORDS: dict[str, str] = {}
@@ -168,6 +183,7 @@ class LearnedLayer:
         self.columns: tuple[list[float], ...] = tuple(
             [float(w[k]) for w in table.values()] for k in range(len(OUTPUTS))
         )
+        self._fast = FastScorer(self)
 
     def encode(self, title_toks: list[str], body_toks: list[str], sig: Signals
                ) -> tuple[list[int], list[float]]:
@@ -215,9 +231,18 @@ class LearnedLayer:
         self._tokens[raw] = info
         return info
 
+    def run(self, title_toks: list[str], body_toks: list[str], sig: Signals
+            ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """``decide(*encode(...))`` in one go, on the fast path (see ``learned_fast``)."""
+        return self._fast.run(title_toks, body_toks, sig)
+
     def decide(self, idx: list[int], vals: list[float], sig: Signals
                ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """(category scores, chosen categories, tension, learned cues) for one item."""
+        """(category scores, chosen categories, tension, learned cues) for one item.
+
+        The reference path (with ``encode``): ``run`` must give exactly the
+        same result, float for float (a unit test checks it).
+        """
         if len(idx) == 1:  # itemgetter of one index returns a bare value: pad
             idx, vals = [idx[0], idx[0]], [vals[0], 0.0]
         get = itemgetter(*idx) if idx else None
@@ -299,3 +324,6 @@ def load_weights(name: str = WEIGHTS_FILE) -> LearnedLayer:
     except (OSError, json.JSONDecodeError) as exc:
         raise TaxonomyError(f"cannot read learned weights {name}: {exc}") from exc
     return LearnedLayer(raw)
+
+
+from .learned_fast import FastScorer  # noqa: E402  (needs the names above)

@@ -134,8 +134,7 @@ class RulesEngine:
                                   actors, self.version)
         sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
                       _hedge_ratio(ev))
-        idx, vals = learned.encode(toks_t, toks_b, sig)
-        l_scores, l_chosen, tension, l_cues = learned.decide(idx, vals, sig)
+        l_scores, l_chosen, tension, l_cues = learned.run(toks_t, toks_b, sig)
         cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
         return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
 

@@ -1,0 +1,42 @@
+"""The learned layer's fast path must equal its reference path float for float."""
+
+from __future__ import annotations
+
+import random
+
+from streams.classifier import CATEGORIES
+from streams.classifier.corpus import CORPUS_DIR, load_items
+from streams.classifier.learned import DENSE_NAMES, Signals, load_weights
+from streams.classifier.lexicon import normalize
+
+
+def _texts() -> list[tuple[str, str]]:
+    items = [it for name in ("dev.jsonl", "dev2.jsonl", "dev3.jsonl")
+             for it in load_items(CORPUS_DIR / name)]
+    rng = random.Random(4)
+    words = " ".join(f"{it.title} {it.body}" for it in items).split()
+    texts = [(it.title, it.body) for it in items]
+    for _ in range(400):  # random mixes, repeated words, and rules.* names as words
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
+        body = " ".join(rng.choice(words) for _ in range(rng.randint(0, 50)))
+        if rng.random() < 0.1:
+            body += " " + rng.choice(DENSE_NAMES)
+        texts.append((title, body))
+    return texts
+
+
+def _signals(rng: random.Random) -> Signals:
+    scores = {c: rng.choice([0.0, 0.0, round(rng.random(), 4)]) for c in CATEGORIES}
+    esc, de, neu = (rng.choice([0.0, rng.random() * 3]) for _ in range(3))
+    return Signals(scores, esc, de, neu, rng.choice([1.0, rng.random()]), rng.random() < 0.5,
+                   rng.random() < 0.5, rng.random() < 0.2, rng.choice([1.0, rng.random()]))
+
+
+def test_fast_path_equals_reference_path() -> None:
+    layer = load_weights()
+    rng = random.Random(7)
+    for title, body in _texts():
+        tt, tb = normalize(title).split(), normalize(body).split()
+        sig = _signals(rng)
+        want = layer.decide(*layer.encode(tt, tb, sig), sig)
+        assert layer.run(tt, tb, sig) == want, (title, body)
