@@ -231,10 +231,21 @@ class LearnedLayer:
         self._tokens[raw] = info
         return info
 
+    def annotate(self, raw: str) -> tuple[str, int, dict[str, int] | None]:
+        """(feature word, unigram index or -1, bigrams it starts) of a raw token (unmemoised)."""
+        w = word(raw)
+        return (w, self.index.get(w, -1), self._bigrams.get(w)) if w else ("", -1, None)
+
     def run(self, title_toks: list[str], body_toks: list[str], sig: Signals
             ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
         """``decide(*encode(...))`` in one go, on the fast path (see ``learned_fast``)."""
         return self._fast.run(title_toks, body_toks, sig)
+
+    def run_found(self, title: dict[int, None], body: dict[int, None], title_toks: list[str],
+                  body_toks: list[str], sig: Signals
+                  ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """``run`` when the feature indices were already collected (the matcher's fused pass)."""
+        return self._fast.score(title, body, title_toks, body_toks, sig)
 
     def decide(self, idx: list[int], vals: list[float], sig: Signals
                ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:

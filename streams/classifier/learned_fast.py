@@ -84,7 +84,13 @@ class FastScorer:
                         found[bi] = None
                 follow = nxt
             fields.append(found)
-        title, body = fields
+        return self.score(fields[0], fields[1], title_toks, body_toks, sig)
+
+    def score(self, title: dict[int, None], body: dict[int, None], title_toks: list[str],
+              body_toks: list[str], sig: Signals
+              ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """Decide from the per-field feature indices (ordered sets, first mention first)."""
+        layer = self._layer
         dense_set = self._dense_set
         if not (dense_set.isdisjoint(title) and dense_set.isdisjoint(body)):
             idx, vals = layer.encode(title_toks, body_toks, sig)  # "rules.tension" as a word

@@ -18,8 +18,9 @@ a word matches a space/hyphen or nothing ("rare-earth" = "rare earth" =
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import TaxonomyError
 
@@ -92,6 +93,9 @@ class _Node:
 TokenInfo = tuple[tuple[str, ...], tuple[str, ...], bool, bool]
 _NOTHING: TokenInfo = ((), (), False, False)
 Hit = tuple[int, "tuple[str, ...] | None"]
+#: What an annotator (the learned layer) says about a raw token: feature word,
+#: unigram index (-1: none), bigrams it starts ({next word: index}) or None.
+Annotation = tuple[str, int, "dict[str, int] | None"]
 
 
 class PhraseMatcher:
@@ -125,6 +129,10 @@ class PhraseMatcher:
         self._vocab: dict[str, TokenInfo] = {}  # tokens with any key or break
         self._hot: dict[str, TokenInfo] = {}  # tokens that start a phrase or break
         self._known: set[str] = set()  # every token analysed
+        # ``tokens_annotated``: raw token → (hot info or None, *annotation), valid
+        # only while ``_vocab`` holds the token's analysis, so cleared with it.
+        self._annotated: dict[str, tuple[Any, ...]] = {}
+        self._annotator: Callable[[str], Annotation] | None = None
 
     def _analyse(self, raw: str) -> TokenInfo:
         """Keys and breaks of one raw token; memoised by ``tokens``."""
@@ -155,9 +163,7 @@ class PhraseMatcher:
         hot = self._hot
         known = self._known
         if len(known) >= _MAX_VOCAB:  # bounded memory; never mid-text (matches() reads it)
-            known.clear()
-            hot.clear()
-            self._vocab.clear()
+            self._forget()
         hits: list[Hit] = []
         for i, raw in enumerate(toks):
             if raw in hot:
@@ -183,6 +189,70 @@ class PhraseMatcher:
                     if after:
                         hits.append((i, None))
         return toks, hits
+
+    def _forget(self) -> None:
+        """Drop every memoised token analysis (bounded memory)."""
+        self._known.clear()
+        self._hot.clear()
+        self._vocab.clear()
+        self._annotated.clear()
+
+    def tokens_annotated(self, text: str, annotate: Callable[[str], Annotation],
+                         found: dict[int, None]) -> tuple[list[str], list[Hit]]:
+        """``tokens(text)`` and, in the same pass, the learned layer's feature indices.
+
+        Why: the default engine needs both the lexicon hits and the learned
+        layer's unigram/bigram indices of every token; one loop with one memo
+        lookup per token replaces two.  ``annotate(raw)`` gives (feature word,
+        unigram index or -1, {next word: bigram index} or None); the indices
+        are added to ``found`` (an ordered set) exactly as
+        ``LearnedLayer.encode`` collects them for one field.
+        """
+        toks = text.split()
+        memo = self._annotated
+        if annotate != self._annotator:
+            memo.clear()
+            self._annotator = annotate
+        if len(self._known) >= _MAX_VOCAB or len(memo) >= _MAX_VOCAB:
+            self._forget()  # never mid-text (matches() reads the vocabulary)
+        hits: list[Hit] = []
+        follow: dict[str, int] | None = None
+        for i, raw in enumerate(toks):
+            rec = memo.get(raw)
+            if rec is None:
+                rec = memo[raw] = (self._hot_info(raw), *annotate(raw))
+            info, w, uni, nxt = rec
+            if info is not None:
+                starts, _, before, after = info
+                if before:
+                    hits.append((i, None))
+                if starts:
+                    hits.append((i, starts))
+                if after:
+                    hits.append((i, None))
+            if uni >= 0:
+                found[uni] = None
+            if follow is not None:
+                bi = follow.get(w)
+                if bi is not None:
+                    found[bi] = None
+            follow = nxt
+        return toks, hits
+
+    def _hot_info(self, raw: str) -> TokenInfo | None:
+        """What ``tokens`` records for a token: its analysis if it starts a phrase or breaks."""
+        if raw in self._hot:
+            return self._hot[raw]
+        if raw in self._known:
+            return None
+        self._known.add(raw)
+        info = self._analyse(raw)
+        if info[1] or info[2] or info[3]:
+            self._vocab[raw] = info
+        if info[0] or info[2] or info[3]:
+            self._hot[raw] = info
+            return info
+        return None
 
     def matches(self, toks: list[str], hits: list[Hit]
                 ) -> Iterator[tuple[int, int, tuple[str, ...] | None]]:

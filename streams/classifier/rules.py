@@ -30,7 +30,7 @@ from .model import (
     Cue,
     clamp_unit,
 )
-from .lexicon import normalize
+from .lexicon import Hit, normalize
 from .learned import LearnedLayer, Signals, features
 from .taxonomy import BURDEN, Entry, Taxonomy, load_taxonomy
 
@@ -117,15 +117,20 @@ class RulesEngine:
         else:
             self.version = f"rules-{self._tx.version}+learned-{learned.version}.{learned.digest}"
         self._cat_cues: dict[tuple[str, str, float], tuple[tuple[str, float, Cue], ...]] = {}
+        # One bound method kept for the engine's life: the matcher's fused-pass
+        # memo is tied to its annotator.
+        self._annotate = learned.annotate if learned is not None else None
 
     def classify(self, title: str, body: str = "") -> Classification:
         """Score one item; never raises on any ``str`` input."""
         ev = _Evidence()
+        learned = self._learned
+        if learned is not None:
+            return self._classify_learned(learned, title, body, ev)
         toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
         toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
         actors = self._actors(ev.actors, title, body) if ev.actors else ()
         scores, chosen, esc, de, neu, damp = self._measure(ev, actors)
-        learned = self._learned
         if learned is None:
             tension = (esc - de) / (esc + de + neu + self._p.tension_smoothing)
             if self._p.neutral_gate and not chosen:
@@ -135,6 +140,33 @@ class RulesEngine:
         sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
                       _hedge_ratio(ev))
         l_scores, l_chosen, tension, l_cues = learned.run(toks_t, toks_b, sig)
+        cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
+        return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
+
+    def _classify_learned(self, learned: LearnedLayer, title: str, body: str, ev: _Evidence
+                          ) -> Classification:
+        """The default engine: one token pass per field feeds the lexicon and the learned layer."""
+        matcher = self._tx.matcher
+        annotate = self._annotate
+        found_t: dict[int, None] = {}
+        found_b: dict[int, None] = {}
+        if title:
+            toks_t, hits = matcher.tokens_annotated(normalize(title), annotate, found_t)
+            if hits:
+                self._walk(toks_t, hits, self._p.title_weight, "t", ev)
+        else:
+            toks_t = _NO_TOKS
+        if body:
+            toks_b, hits = matcher.tokens_annotated(normalize(body), annotate, found_b)
+            if hits:
+                self._walk(toks_b, hits, 1.0, "b", ev)
+        else:
+            toks_b = _NO_TOKS
+        actors = self._actors(ev.actors, title, body) if ev.actors else ()
+        scores, _, esc, de, neu, damp = self._measure(ev, actors)
+        sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
+                      _hedge_ratio(ev))
+        l_scores, l_chosen, tension, l_cues = learned.run_found(found_t, found_b, toks_t, toks_b, sig)
         cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
         return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
 
@@ -204,10 +236,14 @@ class RulesEngine:
         Positions are token indices; "within N words" means at most N tokens
         between the end of one phrase and the start of the next.
         """
+        toks, hits = self._tx.matcher.tokens(text)
+        if hits:
+            self._walk(toks, hits, mult, fld, ev)
+        return toks
+
+    def _walk(self, toks: list[str], hits: list[Hit], mult: float, fld: str, ev: _Evidence) -> None:
+        """The scan proper over a field's tokens and phrase-starting hits."""
         matcher = self._tx.matcher
-        toks, hits = matcher.tokens(text)
-        if not hits:
-            return toks
         p = self._p
         mod_scope = p.modifier_scope_words
         obj_scope = p.object_scope_words
@@ -306,7 +342,6 @@ class RulesEngine:
                     last_polar = (end, entry, start)
         if verb is not None:
             self._flush(verb, toks, mult, fld, ev)
-        return toks
 
     def _category_evidence(self, entry: Entry, toks: list[str], start: int, end: int,
                            mult: float, ev: _Evidence) -> None:
