@@ -34,7 +34,6 @@ from .learned import (
     Cue,
     Signals,
     _cue,
-    _sigmoid,
     dense_values,
 )
 
@@ -63,7 +62,6 @@ class FastScorer:
         self._names = layer.names
         if TOP_CUES != 2:  # _top below is specialised; the reference handles any count
             self._top = layer._top  # type: ignore[method-assign]
-        self._r0: dict[int, Row] = {j: tuple(0.0 * w for w in ones[j]) for j in self._dense_idx}
 
     def run(self, title_toks: list[str], body_toks: list[str], sig: Signals
             ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
@@ -100,20 +98,21 @@ class FastScorer:
         if body:
             rows += [r1[i] for i in body if i not in title]
         values = dense_values(sig)
-        r0 = self._r0
+        dense: list[int] = []  # rules.* features with a non-zero value, in order
         for pos, j in self._dense:
             x = values[pos]
+            # A zero value contributes ±0.0 to every sum: it changes no logit
+            # (at most the sign of a zero partial sum, which the bias then
+            # absorbs) and is never a cue (cues need a positive contribution).
             if x == 0.0:
-                rows.append(r0[j])
-            elif x == 1.0:
-                rows.append(r1[j])
-            else:
-                rows.append(tuple(map(x.__mul__, r1[j])))
-        cols = list(zip(*rows))
-        return self._decide(cols, title, body, sig)
+                continue
+            dense.append(j)
+            rows.append(r1[j] if x == 1.0 else tuple(map(x.__mul__, r1[j])))
+        cols = list(zip(*rows)) if rows else [()] * len(self._layer.bias)
+        return self._decide(cols, title, body, dense, sig)
 
     def _decide(self, cols: list[Row], title: dict[int, None], body: dict[int, None],
-                sig: Signals) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+                dense: list[int], sig: Signals) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
         """``LearnedLayer.decide`` over precomputed contribution columns (same arithmetic)."""
         layer = self._layer
         scores: dict[str, float] = {}
@@ -122,15 +121,21 @@ class FastScorer:
         beta = layer.category_rules_share
         bias = layer.bias
         idx: list[int] | None = None
+        exp = math.exp
         for k, cat in enumerate(CATEGORIES):
-            p = _sigmoid(bias[k] + sum(cols[k]))
+            z = bias[k] + sum(cols[k])
+            if z >= 0:  # _sigmoid inlined (same arithmetic)
+                p = 1.0 / (1.0 + exp(-z))
+            else:
+                ez = exp(z)
+                p = ez / (1.0 + ez)
             if beta:
                 p = beta * sig.scores[cat] + (1.0 - beta) * p
             score = scores[cat] = round(p, 4)
             if score >= 0.5:
                 chosen.append(cat)
                 if idx is None:
-                    idx = self._order(title, body)
+                    idx = self._order(title, body, dense)
                 cues.extend(self._top(cols[k], idx, cat, NEUTRAL))
         if not chosen:
             return scores, (), 0.0, cues
@@ -145,16 +150,17 @@ class FastScorer:
         if layer.hedge_share and sig.hedge < 1.0:
             tension *= 1.0 - layer.hedge_share * (1.0 - sig.hedge)
         if idx is None:
-            idx = self._order(title, body)
+            idx = self._order(title, body, dense)
         if tension > 0:
             cues.extend(self._top(cols[n], idx, None, ESCALATION))
         elif tension < 0:
             cues.extend(self._top(cols[n + 1], idx, None, DEESCALATION))
         return scores, tuple(chosen), tension, cues
 
-    def _order(self, title: dict[int, None], body: dict[int, None]) -> list[int]:
+    @staticmethod
+    def _order(title: dict[int, None], body: dict[int, None], dense: list[int]) -> list[int]:
         """Feature index of each row, in the reference's order (for cue names)."""
-        return [*title, *[i for i in body if i not in title], *self._dense_idx]
+        return [*title, *[i for i in body if i not in title], *dense]
 
     def _top(self, contrib: Row, idx: list[int], category: str | None, direction: str
              ) -> list[Cue]:
@@ -164,6 +170,8 @@ class FastScorer:
         two of the reference's descending sort; positions are found the same
         way (a tie takes the next occurrence), so the cues are identical.
         """
+        if not contrib:
+            return []
         v1 = max(contrib)
         if v1 <= 0:
             return []
