@@ -59,7 +59,9 @@ class FastScorer:
         ]
         self._dense_idx: list[int] = [j for _, j in self._dense]
         self._dense_set = frozenset(self._dense_idx)
-        self._names = layer.names
+        self._cue_names = [CUE_PREFIX + name for name in layer.names]
+        self._r1get = ones.__getitem__
+        self._r2get = self._r2.__getitem__
         if TOP_CUES != 2:  # _top below is specialised; the reference handles any count
             self._top = layer._top  # type: ignore[method-assign]
 
@@ -93,10 +95,23 @@ class FastScorer:
         if not (dense_set.isdisjoint(title) and dense_set.isdisjoint(body)):
             idx, vals = layer.encode(title_toks, body_toks, sig)  # "rules.tension" as a word
             return layer.decide(idx, vals, sig)
-        r1, r2, r3 = self._r1, self._r2, self._r3
-        rows = [r3[i] if i in body else r2[i] for i in title]
+        r1 = self._r1
+        # Rows in the reference's order, with C-level map/list calls: title
+        # features (value 2, or 3 when also in the body), then body-only ones.
+        tl = list(title)
+        rows = list(map(self._r2get, tl))
         if body:
-            rows += [r1[i] for i in body if i not in title]
+            both = title.keys() & body.keys()
+            if both:
+                r3 = self._r3
+                body = body.copy()
+                for i in both:
+                    rows[tl.index(i)] = r3[i]
+                    del body[i]
+            bl = list(body)
+            rows += map(self._r1get, bl)
+        else:
+            bl = []
         values = dense_values(sig)
         dense: list[int] = []  # rules.* features with a non-zero value, in order
         for pos, j in self._dense:
@@ -109,10 +124,10 @@ class FastScorer:
             dense.append(j)
             rows.append(r1[j] if x == 1.0 else tuple(map(x.__mul__, r1[j])))
         cols = list(zip(*rows)) if rows else [()] * len(self._layer.bias)
-        return self._decide(cols, title, body, dense, sig)
+        return self._decide(cols, tl, bl, dense, sig)
 
-    def _decide(self, cols: list[Row], title: dict[int, None], body: dict[int, None],
-                dense: list[int], sig: Signals) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+    def _decide(self, cols: list[Row], title: list[int], body: list[int], dense: list[int],
+                sig: Signals) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
         """``LearnedLayer.decide`` over precomputed contribution columns (same arithmetic)."""
         layer = self._layer
         scores: dict[str, float] = {}
@@ -135,7 +150,7 @@ class FastScorer:
             if score >= 0.5:
                 chosen.append(cat)
                 if idx is None:
-                    idx = self._order(title, body, dense)
+                    idx = title + body + dense
                 cues.extend(self._top(cols[k], idx, cat, NEUTRAL))
         if not chosen:
             return scores, (), 0.0, cues
@@ -150,17 +165,12 @@ class FastScorer:
         if layer.hedge_share and sig.hedge < 1.0:
             tension *= 1.0 - layer.hedge_share * (1.0 - sig.hedge)
         if idx is None:
-            idx = self._order(title, body, dense)
+            idx = title + body + dense
         if tension > 0:
             cues.extend(self._top(cols[n], idx, None, ESCALATION))
         elif tension < 0:
             cues.extend(self._top(cols[n + 1], idx, None, DEESCALATION))
         return scores, tuple(chosen), tension, cues
-
-    @staticmethod
-    def _order(title: dict[int, None], body: dict[int, None], dense: list[int]) -> list[int]:
-        """Feature index of each row, in the reference's order (for cue names)."""
-        return [*title, *[i for i in body if i not in title], *dense]
 
     def _top(self, contrib: Row, idx: list[int], category: str | None, direction: str
              ) -> list[Cue]:
@@ -176,12 +186,12 @@ class FastScorer:
         if v1 <= 0:
             return []
         j1 = contrib.index(v1)
-        names = self._names
-        out = [_cue(CUE_PREFIX + names[idx[j1]], category, direction, round(v1, 4))]
+        names = self._cue_names
+        out = [_cue(names[idx[j1]], category, direction, round(v1, 4))]
         rest = contrib[:j1] + contrib[j1 + 1:]
         if rest:
             v2 = max(rest)
             if v2 > 0:
                 j2 = contrib.index(v2, j1 + 1) if v2 == v1 else contrib.index(v2)
-                out.append(_cue(CUE_PREFIX + names[idx[j2]], category, direction, round(v2, 4)))
+                out.append(_cue(names[idx[j2]], category, direction, round(v2, 4)))
         return out
