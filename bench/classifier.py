@@ -69,9 +69,10 @@ def main() -> int:
     if not texts:
         print("no corpus found under", CORPUS_DIR, file=sys.stderr)
         return 2
+    load = "load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
     print(f"python {platform.python_version()} on {platform.machine()}, 1 core, best of "
           f"{args.rounds} rounds in {args.min_seconds:g} s per engine; "
-          f"{len(texts)} items from {', '.join(p.name for p in paths)}")
+          f"{len(texts)} items from {', '.join(p.name for p in paths)}; {load}")
     default = get_engine(DEFAULT_ENGINE)
     fns: dict[str, Callable[[str, str], object]] = {
         "scan": keyword_scan,
@@ -87,6 +88,8 @@ def main() -> int:
         for name, fn in fns.items():
             best[name] = max(best[name], measure(fn, texts, args.min_seconds / max(1, args.rounds)))
     base = best["scan"]
+    if hasattr(os, "getloadavg"):  # shared machines: say how busy it was during the runs
+        print("load average after the runs %.2f %.2f %.2f" % os.getloadavg())
     print(f"{'re keyword scan':24} {base:>12,.0f} items/s")
     rate = best["default"]
     print(f"{'engine ' + default.name + ' (default)':24} {rate:>12,.0f} items/s   "
