@@ -31,10 +31,9 @@ from __future__ import annotations
 import json
 import math
 from operator import itemgetter, mul
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import TaxonomyError
 from .lexicon import clean_word
@@ -52,9 +51,13 @@ _MEMO_MAX = 200_000
 _EDGE = "$€£#*+~^<>|\"'`"
 
 
-@dataclass(frozen=True, slots=True)
-class Signals:
-    """What the rules engine measured for one item (inputs of the learned layer)."""
+class Signals(NamedTuple):
+    """What the rules engine measured for one item (inputs of the learned layer).
+
+    A ``NamedTuple`` rather than a frozen dataclass: it is built once per item
+    and a frozen dataclass's ``__init__`` (one ``object.__setattr__`` per
+    field) cost ~1 µs more.
+    """
 
     scores: dict[str, float]
     esc: float  # escalation weight after framing

@@ -77,19 +77,37 @@ class RulesEngine:
         learned = self._learned
         if learned is not None:
             return self._classify_learned(learned, title, body, ev)
+        if title:
+            self._scan(normalize(title), self._p.title_weight, "t", ev)
+        if body:
+            self._scan(normalize(body), 1.0, "b", ev)
+        actors = self._actors(ev.actors, title, body) if ev.actors else ()
+        scores, chosen, esc, de, neu, damp = self._measure(ev, actors)
+        tension = (esc - de) / (esc + de + neu + self._p.tension_smoothing)
+        if self._p.neutral_gate and not chosen:
+            tension = 0.0
+        return Classification(tuple(chosen), scores, clamp_unit(tension), tuple(ev.cues),
+                              actors, self.version)
+
+    def classify_reference(self, title: str, body: str = "") -> Classification:
+        """The default engine done the straightforward way: ``classify`` must equal it.
+
+        Two token passes (``matcher.tokens``, then ``LearnedLayer.encode``) and
+        the reference ``decide``, as before the performance work; a unit test
+        compares it with the fused fast path on many texts.
+        """
+        learned = self._learned
+        if learned is None:
+            return self.classify(title, body)
+        ev = _Evidence()
         toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
         toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
         actors = self._actors(ev.actors, title, body) if ev.actors else ()
-        scores, chosen, esc, de, neu, damp = self._measure(ev, actors)
-        if learned is None:
-            tension = (esc - de) / (esc + de + neu + self._p.tension_smoothing)
-            if self._p.neutral_gate and not chosen:
-                tension = 0.0
-            return Classification(tuple(chosen), scores, clamp_unit(tension), tuple(ev.cues),
-                                  actors, self.version)
+        scores, _, esc, de, neu, damp = self._measure(ev, actors)
         sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
                       _hedge_ratio(ev))
-        l_scores, l_chosen, tension, l_cues = learned.run(toks_t, toks_b, sig)
+        idx, vals = learned.encode(toks_t, toks_b, sig)
+        l_scores, l_chosen, tension, l_cues = learned.decide(idx, vals, sig)
         cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
         return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
 

@@ -40,3 +40,17 @@ def test_fast_path_equals_reference_path() -> None:
         sig = _signals(rng)
         want = layer.decide(*layer.encode(tt, tb, sig), sig)
         assert layer.run(tt, tb, sig) == want, (title, body)
+
+
+def test_default_engine_equals_its_reference_path() -> None:
+    """The fused one-pass engine == two passes + ``encode`` + ``decide`` (the pre-optimisation code)."""
+    from streams.classifier import get_engine
+
+    engine = get_engine("rules")
+    rng = random.Random(11)
+    extra = [("", ""), ("U.S. tariffs", ""), ("", "China's rare-earth curbs; US says no talks."),
+             ("\u201cUS\u201d \u2014 tariffs\u00a0lifted (ban) 25%", "rules.tension rules.actor visa")]
+    for title, body in _texts() + extra:
+        if rng.random() < 0.2:
+            title, body = body, title
+        assert engine.classify(title, body) == engine.classify_reference(title, body), (title, body)
