@@ -54,3 +54,21 @@ def test_default_engine_equals_its_reference_path() -> None:
         if rng.random() < 0.2:
             title, body = body, title
         assert engine.classify(title, body) == engine.classify_reference(title, body), (title, body)
+
+
+def test_fused_pass_survives_memo_clearing(monkeypatch) -> None:
+    """Bounded memos are cleared between texts; the fused pass must never read a stale entry.
+
+    The lexicon engine shares the matcher (and may clear its vocabulary) while
+    the default engine's fused memo refers to it: interleave both with a tiny
+    bound so clearing happens all the time.
+    """
+    from streams.classifier import get_engine, lexicon
+
+    monkeypatch.setattr(lexicon, "_MAX_VOCAB", 40)
+    rules, lex = get_engine("rules"), get_engine("lexicon")
+    texts = _texts()[:300]
+    want = [rules.classify_reference(t, b) for t, b in texts]
+    for (title, body), expected in zip(texts, want):
+        lex.classify(body, title)
+        assert rules.classify(title, body) == expected, (title, body)
