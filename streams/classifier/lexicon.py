@@ -284,11 +284,18 @@ class PhraseMatcher:
                     info = vocab.get(toks[j], _NOTHING)
                     if info[2] or not info[1]:
                         break
-                    nxt = [node.children[k] for k in info[1] if k in node.children]
-                    if len(nxt) != 1:
-                        ambiguous = bool(nxt)  # several readings: general path below
-                        break
-                    node = nxt[0]
+                    keys_j = info[1]
+                    if len(keys_j) == 1:  # the usual case: no list built
+                        child = node.children.get(keys_j[0])
+                        if child is None:
+                            break
+                    else:
+                        nxt = [node.children[k] for k in keys_j if k in node.children]
+                        if len(nxt) != 1:
+                            ambiguous = bool(nxt)  # several readings: general path below
+                            break
+                        child = nxt[0]
+                    node = child
                     j += 1
                     if node.phrases:
                         best_len, best = j - i, node.phrases
