@@ -61,7 +61,13 @@ def terminate(pids: Iterable[int], timeout_s: float) -> list[int]:
 
 
 def port_free(host: str, port: int) -> bool:
+    """Can a server listen on host:port now?
+
+    SO_REUSEADDR as the JVM sets it: connections of a just-stopped broker in
+    TIME_WAIT must not make an immediate restart fail; a live listener still does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

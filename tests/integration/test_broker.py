@@ -46,7 +46,7 @@ def test_roundtrip_on_uuid_topic(kafka: KafkaEndpoint, topic_factory, group_id: 
 
 
 @pytest.mark.slow
-def test_three_node_quorum_has_three_isr(tmp_path: Path) -> None:
+def test_three_node_quorum_has_three_isr_and_restarts(tmp_path: Path) -> None:
     cluster = start_local_cluster(tmp_path / "quorum", nodes=3)
     try:
         assert len(cluster.running_pids()) == 3
@@ -60,6 +60,12 @@ def test_three_node_quorum_has_three_isr(tmp_path: Path) -> None:
             return parts[0]["isr_nodes"] if parts and desc["error_code"] == 0 else []
 
         assert sorted(wait_for(lambda: len(isr()) == 3 and isr(), 60, "3 in-sync replicas")) == [1, 2, 3]
+        admin.close()
+        # `down` then `up` at once: sockets left in TIME_WAIT must not block the ports; data survives.
+        cluster.stop()
+        cluster.start(timeout_s=120)
+        admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+        assert sorted(wait_for(lambda: len(isr()) == 3 and isr(), 60, "3 in-sync replicas again")) == [1, 2, 3]
         admin.close()
     finally:
         cluster.stop()
@@ -112,3 +118,4 @@ def test_cli_reports_missing_maven(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Maven" in proc.stderr and "apt-get install maven" in proc.stderr
     assert "Traceback" not in proc.stderr
+
