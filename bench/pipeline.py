@@ -116,7 +116,7 @@ def measure(bootstrap: str, send_topic: str, recv_topic: str, n: int, counted_of
     return n / ((done_at[-1] - sent[0]) / 1000), pct(lat, 50), pct(lat, 99)
 
 
-def topology(bootstrap: str, n: int, partitions: int, tmp: Path) -> tuple[float, float, float]:
+def topology(bootstrap: str, n: int, partitions: int, tmp: Path, profile: Path | None = None) -> tuple[float, float, float]:
     tag = str(time.time_ns())
     topics = TopicConfig(raw=f"bench.raw-{tag}", classified=f"bench.cls-{tag}", index=f"bench.idx-{tag}",
                          alerts=f"bench.alerts-{tag}", deadletter=f"bench.dead-{tag}", partitions=partitions)
@@ -131,7 +131,8 @@ def topology(bootstrap: str, n: int, partitions: int, tmp: Path) -> tuple[float,
            "TENSION_STREAM__STORE": "rocksdb://", "TENSION_STREAM__DATA_DIR": str(tmp / "state"),
            "TENSION_STREAM__WEB_PORT": str(port)}
     log = open(tmp / "worker.log", "wb")
-    worker = subprocess.Popen([sys.executable, "-m", "tension", "worker"], env=env, cwd=ROOT, stdout=log,
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    worker = subprocess.Popen([sys.executable, *prof, "-m", "tension", "worker"], env=env, cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
@@ -202,6 +203,7 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=2)
     ap.add_argument("--passthrough", nargs=2, metavar=("IN", "OUT"))
     ap.add_argument("--bootstrap")
+    ap.add_argument("--profile", type=Path, help="run the worker under cProfile, writing stats here")
     a = ap.parse_args()
     if a.passthrough:
         asyncio.run(run_passthrough(a.bootstrap, *a.passthrough))
@@ -215,7 +217,7 @@ def main() -> None:
         cluster = start_local_cluster(tmp / "kafka")
         bootstrap = cluster.bootstrap
     try:
-        topo = topology(bootstrap, a.items, a.partitions, tmp)
+        topo = topology(bootstrap, a.items, a.partitions, tmp, a.profile)
         pt = passthrough(bootstrap, a.items, a.partitions)
     finally:
         if cluster:

@@ -38,6 +38,9 @@ def create_app(cfg: StreamConfig) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         table_cleanup_interval=30.0,
+        # aiokafka keeps one request in flight per broker and makes a send wait when its
+        # partition's batch is full: bigger batches let a busy stage keep enqueuing.
+        producer_max_batch_size=cfg.producer_batch_bytes,
     )
     topics = topics_module.declare(app, cfg)
     tables = tables_module.declare(app, cfg)

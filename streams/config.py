@@ -54,8 +54,10 @@ class IndexConfig:
     top_k: int = 5
     alert_level: float = 200.0
     alert_k: float = 3.0
-    alert_trailing: int = 24
-    alert_min_trailing: int = 6
+    alert_trailing: int = 14  # non-overlapping final 24 h values (days) behind a jump alert
+    alert_min_trailing: int = 7
+    alert_min_items: int = 3  # category items a window needs before it may alert
+    alert_cooldown_hours: float = 24.0  # event time between two alerts of one category and rule
     source_partitions: int = 1  # partitions of news.raw.v1: the watermark waits for each of them
 
 
@@ -74,6 +76,8 @@ class StreamConfig:
     index: IndexConfig = field(default_factory=IndexConfig)
     batch_max: int = 500
     batch_within_s: float = 0.2
+    classify_within_s: float = 0.05  # classify stage: max wait to fill a batch (latency when idle)
+    producer_batch_bytes: int = 512 * 1024  # per-partition producer batch; 16 KiB made sends wait on round trips
     classifier_engine: str = "rules"
 
     @property

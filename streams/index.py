@@ -9,8 +9,10 @@ reference produce bit-identical rows.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from streams.config import IndexConfig
@@ -20,26 +22,78 @@ ESCALATION = "escalation"
 DEESCALATION = "deescalation"
 
 
+def _rank(member: tuple[str, str, float]) -> tuple[bool, float, str]:
+    """Escalating first, then by |tension|, then id: a total order (ids are unique in a window)."""
+    return member[1] != ESCALATION, -abs(member[2]), member[0]
+
+
 @dataclass
 class _Acc:
+    """Sums of one category over a set of items; mergeable, so a window is a merge of its panes.
+
+    ``tensions`` are kept as values (not a float sum) so the window's mean is one
+    ``math.fsum`` over all of them — bit-identical whatever the pane split — and
+    ``top`` keeps only the best ``k`` members: the window's top k is among the panes' top k.
+    """
+
     n: int = 0
     esc: int = 0
     deesc: int = 0
     tensions: list[float] = field(default_factory=list)
-    members: list[tuple[str, str, float]] = field(default_factory=list)  # (id, direction, tension)
+    top: list[tuple[str, str, float]] = field(default_factory=list)  # (id, direction, tension), ranked
 
     def add(self, item_id: str, direction: str, tension: float) -> None:
         self.n += 1
         self.esc += direction == ESCALATION
         self.deesc += direction == DEESCALATION
         self.tensions.append(tension)
-        self.members.append((item_id, direction, tension))
+        self.top.append((item_id, direction, tension))
+
+
+@dataclass
+class Aggregate:
+    """What a set of items (a pane, or a window = union of panes) contributes to the index."""
+
+    n_total: int
+    accs: dict[str, _Acc]
+
+
+def aggregate(items: Iterable[tuple[str, list[Any]]], cfg: IndexConfig) -> Aggregate:
+    """Per-category sums of (id, [ts, categories, tension, direction, title]) items."""
+    accs = {c: _Acc() for c in (*cfg.categories, OVERALL)}
+    n_total = 0
+    overall = accs[OVERALL]
+    for item_id, (_, cats, tension, direction, _title) in items:
+        n_total += 1
+        seen_any = False
+        for c in cats:
+            acc = accs.get(c)
+            if acc is not None:
+                acc.add(item_id, direction, tension)
+                seen_any = True
+        if seen_any:
+            overall.add(item_id, direction, tension)
+    for acc in accs.values():
+        acc.top = heapq.nsmallest(cfg.top_k, acc.top, key=_rank)  # == sorted(...)[:k], cheaper
+    return Aggregate(n_total, accs)
+
+
+def merge(parts: list[Aggregate], cfg: IndexConfig) -> Aggregate:
+    """The aggregate of disjoint item sets (the panes of a window)."""
+    if len(parts) == 1:
+        return parts[0]
+    accs = {}
+    for c in (*cfg.categories, OVERALL):
+        each = [p.accs[c] for p in parts]
+        accs[c] = _Acc(sum(a.n for a in each), sum(a.esc for a in each), sum(a.deesc for a in each),
+                       [t for a in each for t in a.tensions],
+                       sorted((m for a in each for m in a.top), key=_rank)[:cfg.top_k])
+    return Aggregate(sum(p.n_total for p in parts), accs)
 
 
 def top_items(members: list[tuple[str, str, float]], k: int) -> list[str]:
     """The k items that move the index most: escalating first, then by |tension|, then id."""
-    ranked = sorted(members, key=lambda m: (m[1] != ESCALATION, -abs(m[2]), m[0]))
-    return [m[0] for m in ranked[:k]]
+    return [m[0] for m in sorted(members, key=_rank)[:k]]
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -61,19 +115,15 @@ def window_rows(items: list[tuple[str, list[Any]]], cfg: IndexConfig, *, kind: s
     carry ``window_start``/``window_end`` as epoch milliseconds and no
     ``emitted_at`` (processing time is added by the caller, outside the pure core).
     """
-    n_total = len(items)
-    accs = {c: _Acc() for c in (*cfg.categories, OVERALL)}
-    for item_id, (_, cats, tension, direction, _title) in sorted(items):
-        seen_any = False
-        for c in cats:
-            acc = accs.get(c)
-            if acc is not None:
-                acc.add(item_id, direction, tension)
-                seen_any = True
-        if seen_any:
-            accs[OVERALL].add(item_id, direction, tension)
+    return rows_of(aggregate(items, cfg), cfg, kind=kind, size_ms=size_ms, start=start, final=final)
+
+
+def rows_of(agg: Aggregate, cfg: IndexConfig, *, kind: str, size_ms: int, start: int,
+            final: bool) -> list[dict[str, Any]]:
+    """The rows of one window from its aggregate (see :func:`window_rows`)."""
+    n_total = agg.n_total
     rows = []
-    for category, acc in accs.items():
+    for category, acc in agg.accs.items():
         share = ratio(acc.esc, n_total)
         rows.append({
             "category": category, "window_kind": kind, "window_size_s": size_ms // 1000,
@@ -82,44 +132,78 @@ def window_rows(items: list[tuple[str, list[Any]]], cfg: IndexConfig, *, kind: s
             "share": share, "index": index_value(share, cfg.baselines.get(category)),
             "signed_mean": ratio(math.fsum(acc.tensions), acc.n),
             "balance": ratio(acc.esc - acc.deesc, acc.esc + acc.deesc),
-            "final": final, "top_items": top_items(acc.members, cfg.top_k),
+            "final": final, "top_items": [m[0] for m in acc.top],
         })
     return rows
 
 
-def check_alerts(row: dict[str, Any], trail: list[float], cfg: IndexConfig) -> list[dict[str, Any]]:
-    """Alerts for one final 24 h row given the category's trailing final index values.
+def check_alerts(row: dict[str, Any], history: list[float], prev: float | None,
+                 cfg: IndexConfig) -> list[dict[str, Any]]:
+    """Alert candidates for one final 24 h row (before the cool-down of :func:`alerts_for`).
 
-    * ``level``: the index crosses ``alert_level`` upwards (previous below, this at or above);
-    * ``jump``: it differs from the trailing mean by more than ``alert_k`` standard deviations
-      (population std over at least ``alert_min_trailing`` values, std > 0).
+    * nothing when the row has fewer than ``alert_min_items`` items of its category: in a
+      sparse stream one escalating item in an otherwise empty window is a share near 1
+      (an index of several hundred) — noise, not news;
+    * ``level``: the index crosses ``alert_level`` upwards (``prev``, the previous final
+      value, below it or unknown; this one at or above);
+    * ``jump``: the index is more than ``alert_k`` standard deviations *above* the mean of
+      ``history`` (population std over at least ``alert_min_trailing`` values, std > 0).
     """
     value = row["index"]
-    if value is None:
+    if value is None or row["n_category"] < cfg.alert_min_items:
         return []
     alerts = []
-    prev = trail[-1] if trail else None
     if value >= cfg.alert_level and (prev is None or prev < cfg.alert_level):
         alerts.append(_alert(row, "level", value, cfg.alert_level,
                              f"{row['category']} 24h index {value:.1f} crossed {cfg.alert_level:.0f}"))
-    if len(trail) >= cfg.alert_min_trailing:
-        mean = math.fsum(trail) / len(trail)
-        std = math.sqrt(math.fsum((v - mean) ** 2 for v in trail) / len(trail))
-        if std > 0 and abs(value - mean) > cfg.alert_k * std:
-            alerts.append(_alert(row, "jump", value, cfg.alert_k * std,
-                                 f"{row['category']} 24h index {value:.1f} is {abs(value - mean) / std:.1f} "
-                                 f"std from its trailing mean {mean:.1f}"))
+    if len(history) >= cfg.alert_min_trailing:
+        mean = math.fsum(history) / len(history)
+        std = math.sqrt(math.fsum((v - mean) ** 2 for v in history) / len(history))
+        if std > 0 and value - mean > cfg.alert_k * std:
+            alerts.append(_alert(row, "jump", value, mean + cfg.alert_k * std,
+                                 f"{row['category']} 24h index {value:.1f} is {(value - mean) / std:.1f} "
+                                 f"std above its trailing mean {mean:.1f}"))
     return alerts
+
+
+def new_alerting() -> dict[str, Any]:
+    """The alert rules' memory (JSON, kept in the window state's ``meta``)."""
+    return {"trail": {}, "last": {}, "alerted": {}}
+
+
+def alerts_for(row: dict[str, Any], mem: dict[str, Any], cfg: IndexConfig, size_ms: int) -> list[dict[str, Any]]:
+    """Alerts for one final hopping row, in closing order; updates ``mem`` (pure otherwise).
+
+    ``mem["trail"][c]``: ``[window_start, index]`` of the category's final windows that
+    start on a multiple of the window size — *non-overlapping* windows (one a day for
+    24 h). Consecutive hourly windows share 23 h of items, so a trail of them has a
+    tiny std and made every change a "jump"; the history used for a row is the last
+    ``alert_trailing`` of those that end before the row's window starts.
+    ``mem["alerted"]["c:rule"]``: the event-time end of the last alert of that rule, so
+    one sustained rise raises one alert per ``alert_cooldown_hours``.
+    ``mem["last"][c]``: the previous final value (for the level crossing).
+    Everything is event time, so a replay and the offline reference raise the same alerts.
+    """
+    c = row["category"]
+    trail = [p for p in mem["trail"].get(c, []) if isinstance(p, list) and len(p) == 2]
+    history = [v for s, v in trail if s + size_ms <= row["window_start"]][-cfg.alert_trailing:]
+    out = []
+    cooldown_ms = int(cfg.alert_cooldown_hours * 3_600_000)
+    for alert in check_alerts(row, history, mem["last"].get(c), cfg):
+        key = f"{c}:{alert['rule']}"
+        previous = mem["alerted"].get(key)
+        if previous is not None and row["window_end"] - previous < cooldown_ms:
+            continue
+        mem["alerted"][key] = row["window_end"]
+        out.append(alert)
+    if row["index"] is not None:
+        mem["last"][c] = row["index"]
+        if row["window_start"] % size_ms == 0:
+            mem["trail"][c] = [*trail, [row["window_start"], row["index"]]][-(cfg.alert_trailing + 1):]
+    return out
 
 
 def _alert(row: dict[str, Any], rule: str, value: float, threshold: float, message: str) -> dict[str, Any]:
     return {"id": f"{row['category']}:{row['window_start']}:{rule}", "category": row["category"], "rule": rule,
             "window_start": row["window_start"], "window_end": row["window_end"], "value": value,
             "threshold": threshold, "message": message, "items": list(row["top_items"])}
-
-
-def push_trail(trail: list[float], value: float | None, keep: int) -> list[float]:
-    """The trailing final index values of a category, newest last, at most ``keep``."""
-    if value is None:
-        return trail
-    return [*trail, value][-keep:]

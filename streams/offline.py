@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.config import IndexConfig
-from streams.processing import Emission, classify_news, fact_of, index_batch, window_rows_of
+from streams.processing import Emission, WindowAggregator, classify_news, fact_of, index_batch
 from streams.windows import Fact, Windows, closing, cut_of
 
 
@@ -55,8 +55,9 @@ def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False, b
         far = meta["max_ts"] + w.retention_ms  # not a real item: only the watermark moves
         cut = cut_of(meta, w)
         rest = closing(meta["panes"], w, cut if cut is not None else meta["panes"][0] - w.pane_ms, far)
+        agg = WindowAggregator(state, w, cfg)
         for name, start in rest:
-            out.finals.extend(window_rows_of(state, w, cfg, name, start, final=True))
+            out.finals.extend(agg.rows(name, start, final=True))
     return out
 
 

@@ -7,14 +7,15 @@ same answer for the same input.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from streams.classifier import classify
 from streams.config import IndexConfig
-from streams.index import check_alerts, push_trail, window_rows
-from streams.windows import META, Fact, State, Windows, apply, expire, new_meta, window_items
+from streams.index import Aggregate, aggregate, alerts_for, merge, new_alerting, rows_of
+from streams.windows import META, Fact, State, Windows, apply, expire, new_meta, pane_chunks
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -65,30 +66,61 @@ def index_batch(state: State, facts: list[Fact], w: Windows, cfg: IndexConfig) -
     """
     result = apply(state, facts, w)
     out = Emission(late=result.late, duplicates=result.duplicates)
+    agg = WindowAggregator(state, w, cfg)
     for name, start in sorted(result.changed, key=lambda k: (k[1], k[0])):
-        out.updates.extend(window_rows_of(state, w, cfg, name, start, final=False))
-    hopping = w.specs[0].name
+        out.updates.extend(agg.rows(name, start, final=False))
+    hopping = w.specs[0]
     meta = dict(state.get(META) or new_meta())
-    trail = {k: list(v) for k, v in meta.get("trail", {}).items()}
+    mem = copy.deepcopy(meta.get("alerting") or new_alerting())
     for name, start in result.closed:
-        rows = window_rows_of(state, w, cfg, name, start, final=True)
+        rows = agg.rows(name, start, final=True)
         out.finals.extend(rows)
-        if name == hopping:
+        if name == hopping.name:
             for row in rows:
-                values = trail.get(row["category"], [])
-                out.alerts.extend(check_alerts(row, values, cfg))
-                trail[row["category"]] = push_trail(values, row["index"], cfg.alert_trailing)
+                out.alerts.extend(alerts_for(row, mem, cfg, hopping.size_ms))
     if result.closed:
-        meta["trail"] = trail
+        meta["alerting"] = mem
+        meta.pop("trail", None)  # the alert memory before "alerting" (a list of hourly values)
     expire(state, meta, w)
     state[META] = meta
     return out
 
 
+class WindowAggregator:
+    """Rows of windows over one state snapshot, each pane aggregated once.
+
+    A pane belongs to 25 windows (24 hopping + 1 tumbling) by default; recomputing
+    every changed window from its items cost O(windows × items) per batch and was
+    the index stage's bottleneck. Here a pane is read and aggregated once per
+    batch, and windows with the same non-empty panes share one merge. The rows
+    are the same as ``window_rows`` over the window's items (``tests/unit/test_index_math.py``).
+    Valid while ``state`` does not change: make a new one per batch.
+    """
+
+    def __init__(self, state: State, w: Windows, cfg: IndexConfig) -> None:
+        self.state, self.w, self.cfg = state, w, cfg
+        self._panes: dict[int, Aggregate | None] = {}
+        self._merged: dict[tuple[int, ...], Aggregate] = {}
+
+    def pane(self, start: int) -> Aggregate | None:
+        if start not in self._panes:
+            chunks = pane_chunks(self.state, start)
+            self._panes[start] = aggregate((kv for c in chunks for kv in c.items()), self.cfg) if chunks else None
+        return self._panes[start]
+
+    def rows(self, name: str, start: int, *, final: bool) -> list[dict[str, Any]]:
+        spec = self.w.spec(name)
+        panes = tuple(p for p in self.w.panes_of(spec, start) if self.pane(p) is not None)
+        agg = self._merged.get(panes)
+        if agg is None:
+            parts = [a for a in map(self.pane, panes) if a is not None]
+            agg = self._merged[panes] = merge(parts, self.cfg) if parts else aggregate((), self.cfg)
+        return rows_of(agg, self.cfg, kind=spec.kind, size_ms=spec.size_ms, start=start, final=final)
+
+
 def window_rows_of(state: State, w: Windows, cfg: IndexConfig, name: str, start: int, *, final: bool) -> list[dict[str, Any]]:
-    spec = w.spec(name)
-    return window_rows(window_items(state, w, spec, start), cfg, kind=spec.kind, size_ms=spec.size_ms,
-                       start=start, final=final)
+    """The rows of one window read from ``state`` (one-off; batches use :class:`WindowAggregator`)."""
+    return WindowAggregator(state, w, cfg).rows(name, start, final=final)
 
 
 def event_time_ms(item: dict[str, Any]) -> int:

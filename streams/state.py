@@ -18,6 +18,14 @@ _DELETED = object()
 _ORDER = {"p": 0, "s": 1}
 
 
+def _write_order(key: str) -> tuple[int, str, int]:
+    """Panes (chunks in ascending number), then dedup entries, then anything else, ``meta`` last."""
+    if key == "meta":
+        return 3, "", 0
+    head, _, chunk = key.rpartition(":") if key.count(":") == 2 else (key, "", "0")
+    return _ORDER.get(key[:1], 2), head, int(chunk) if chunk.isdigit() else 0
+
+
 class TableState(MutableMapping[str, Any]):
     """MutableMapping over a Faust table with per-batch write-back."""
 
@@ -57,7 +65,7 @@ class TableState(MutableMapping[str, Any]):
 
     def flush(self) -> int:
         """Write the batch to the table (panes, dedup entries, then meta); return the writes."""
-        keys = sorted(self.pending, key=lambda k: (_ORDER.get(k[:1], 2) if k != "meta" else 3, k))
+        keys = sorted(self.pending, key=_write_order)
         for key in keys:
             value = self.pending[key]
             if value is _DELETED:

@@ -19,7 +19,7 @@ from streams.config import StreamConfig
 from streams.index import OVERALL, window_rows
 from streams.processing import event_time_ms
 from streams.tables import Tables
-from streams.windows import META, Windows, cut_of, new_meta, window_items, windows_between
+from streams.windows import META, Windows, cut_of, new_meta, pane_items, window_items, windows_between
 
 MAX_ROWS = 2000
 
@@ -92,8 +92,8 @@ def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
         limit = _int(q, "limit", 20, 1, 1000)
         found: list[dict[str, Any]] = []
         for pane in reversed(meta()["panes"]):
-            content = table.get(f"p:{pane}") or {}
-            for item_id, (ts, cats, tension, direction, title) in sorted(content.items(), key=lambda kv: -kv[1][0]):
+            content = pane_items(table, pane)
+            for item_id, (ts, cats, tension, direction, title) in sorted(content, key=lambda kv: -kv[1][0]):
                 if category is None or (category == OVERALL and cats) or category in cats:
                     found.append({"id": item_id, "published_ms": ts, "categories": cats, "tension": tension,
                                   "direction": direction, "title": title})

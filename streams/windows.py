@@ -6,7 +6,9 @@ table (live, via :class:`streams.state.TableState`). Keys:
 
 * ``meta``           watermark, counters and the sorted list of pane starts;
 * ``p:<start_ms>``   one *pane* (the gcd of every window size and step, 1 h by
-  default): ``{item_id: [ts_ms, categories, tension, direction, title]}``;
+  default): ``{item_id: [ts_ms, categories, tension, direction, title]}``, holding
+  up to ``CHUNK_ITEMS`` items; a fuller pane continues in ``p:<start_ms>:1``,
+  ``p:<start_ms>:2``… so a batch rewrites only the chunk it appends to;
 * ``s:<item_id>``    the pane an item was first counted in (dedup index).
 
 Every hopping and tumbling window is a union of panes, so an item touches one
@@ -39,6 +41,7 @@ from streams.config import IndexConfig
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 META = "meta"
+CHUNK_ITEMS = 200  # items per stored pane chunk: bounds what one batch rewrites and one changelog record
 
 State = MutableMapping[str, Any]
 
@@ -99,7 +102,7 @@ class Windows:
 
 
 def new_meta() -> dict[str, Any]:
-    return {"max_ts": None, "wm": {}, "counted": 0, "duplicates": 0, "late": 0, "panes": [], "trail": {}}
+    return {"max_ts": None, "wm": {}, "counted": 0, "duplicates": 0, "late": 0, "panes": [], "alerting": {}}
 
 
 def cut_of(meta: dict[str, Any], w: Windows) -> int | None:
@@ -140,13 +143,73 @@ class BatchResult:
     duplicates: list[Fact] = field(default_factory=list)
 
 
+def chunk_key(pane: int, k: int) -> str:
+    """Key of chunk ``k`` of a pane: ``p:<pane>`` for the first, ``p:<pane>:<k>`` after it."""
+    return f"p:{pane}" if k == 0 else f"p:{pane}:{k}"
+
+
+def pane_chunks(state: State, pane: int) -> list[dict[str, Any]]:
+    """The chunks of a pane, in order: every key from ``p:<pane>`` up to the first missing one.
+
+    Visibility is "the key exists", not a count kept elsewhere: a chunk is written
+    before the dedup entries and ``meta`` of its batch, so whatever prefix of a
+    batch survives a crash, every stored item is found by :func:`is_duplicate`.
+    """
+    chunks = []
+    while (content := state.get(chunk_key(pane, len(chunks)))):
+        chunks.append(content)
+    return chunks
+
+
+def pane_items(state: State, pane: int) -> Iterator[tuple[str, list[Any]]]:
+    """(item id, [ts, categories, tension, direction, title]) of every item of a pane."""
+    for content in pane_chunks(state, pane):
+        yield from content.items()
+
+
 def is_duplicate(state: State, w: Windows, fact: Fact) -> bool:
     """Seen before within the retention: by the dedup index, or (after a crash cut the
     write of ``s:<id>``) by its id already sitting in the pane of its event time."""
     if f"s:{fact.id}" in state:
         return True
-    pane = state.get(f"p:{w.pane_of(fact.ts)}")
-    return pane is not None and fact.id in pane
+    return any(fact.id in c for c in pane_chunks(state, w.pane_of(fact.ts)))
+
+
+class _PaneWriter:
+    """Appends items to panes for one batch, writing only the chunk(s) the batch changed.
+
+    A pane used to be one value rewritten whole by every batch that touched it
+    (and sent whole to the changelog): O(pane) bytes per batch, and past ~1 MB a
+    record Kafka refuses. Now items go to the pane's last chunk until it holds
+    ``CHUNK_ITEMS``, then to a new one.
+    """
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.chunks: dict[int, list[dict[str, Any]]] = {}  # pane → its chunks as this batch sees them
+        self.copied: set[tuple[int, int]] = set()  # chunks this batch already copied into state
+
+    def of(self, pane: int) -> list[dict[str, Any]]:
+        if pane not in self.chunks:
+            self.chunks[pane] = pane_chunks(self.state, pane)
+        return self.chunks[pane]
+
+    def contains(self, pane: int, item_id: str) -> bool:
+        return any(item_id in c for c in self.of(pane))
+
+    def add(self, pane: int, item_id: str, value: list[Any]) -> None:
+        chunks = self.of(pane)
+        k = len(chunks) - 1
+        if k < 0 or len(chunks[k]) >= CHUNK_ITEMS:
+            chunks.append({})
+            k += 1
+            self.copied.add((pane, k))
+            self.state[chunk_key(pane, k)] = chunks[k]
+        elif (pane, k) not in self.copied:  # copy once per batch, not once per item
+            chunks[k] = dict(chunks[k])
+            self.copied.add((pane, k))
+            self.state[chunk_key(pane, k)] = chunks[k]
+        chunks[k][item_id] = value
 
 
 def apply(state: State, facts: Iterable[Fact], w: Windows) -> BatchResult:
@@ -160,9 +223,10 @@ def apply(state: State, facts: Iterable[Fact], w: Windows) -> BatchResult:
     panes: list[int] = list(meta["panes"])  # sorted
     known = set(panes)
     result = BatchResult()
+    writer = _PaneWriter(state)
     for fact in facts:
         old_cut = cut_of(meta, w)
-        if is_duplicate(state, w, fact):
+        if f"s:{fact.id}" in state or writer.contains(w.pane_of(fact.ts), fact.id):  # is_duplicate
             meta["duplicates"] += 1
             result.duplicates.append(fact)
         elif old_cut is not None and fact.ts < old_cut:
@@ -171,10 +235,7 @@ def apply(state: State, facts: Iterable[Fact], w: Windows) -> BatchResult:
             continue
         else:
             pane = w.pane_of(fact.ts)
-            key = f"p:{pane}"
-            content = dict(state.get(key) or {})
-            content[fact.id] = [fact.ts, fact.categories, fact.tension, fact.direction, fact.title]
-            state[key] = content
+            writer.add(pane, fact.id, [fact.ts, fact.categories, fact.tension, fact.direction, fact.title])
             state[f"s:{fact.id}"] = pane
             if pane not in known:
                 known.add(pane)
@@ -223,9 +284,10 @@ def expire(state: State, meta: dict[str, Any], w: Windows) -> None:
     keep = []
     for pane in meta["panes"]:
         if pane + w.pane_ms <= cut - w.retention_ms:
-            for item_id in (state.get(f"p:{pane}") or {}):
-                state.pop(f"s:{item_id}", None)
-            state.pop(f"p:{pane}", None)
+            for k, content in enumerate(pane_chunks(state, pane)):
+                for item_id in content:
+                    state.pop(f"s:{item_id}", None)
+                state.pop(chunk_key(pane, k), None)
         else:
             keep.append(pane)
     meta["panes"] = keep
@@ -238,9 +300,7 @@ def window_items(state: State, w: Windows, spec: WindowSpec, start: int,
     for pane in w.panes_of(spec, start):
         if panes is not None and pane not in panes:
             continue
-        content = state.get(f"p:{pane}")
-        if content:
-            items.extend(content.items())
+        items.extend(pane_items(state, pane))
     return items
 
 

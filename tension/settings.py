@@ -77,9 +77,17 @@ class StreamSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, description="contributing item ids kept per index row")
     alert_level: float = Field(default=200.0, gt=0, description="24h index level that raises an alert")
     alert_k: float = Field(default=3.0, gt=0, description="jump alert: std deviations from the trailing mean")
-    alert_trailing: int = Field(default=24, ge=2, description="trailing final 24h values kept per category")
-    batch_max: int = Field(default=500, ge=1, description="facts folded per index batch")
+    alert_trailing: int = Field(
+        default=14, ge=2, description="jump alert: history of non-overlapping final 24h values (days) per category")
+    alert_min_trailing: int = Field(default=7, ge=2, description="jump alert: history values needed before it may fire")
+    alert_min_items: int = Field(default=3, ge=1, description="category items a 24h window needs before it may alert")
+    alert_cooldown_hours: float = Field(
+        default=24.0, ge=0, description="event time between two alerts of the same category and rule")
+    batch_max: int = Field(default=500, ge=1, description="records per classify batch and facts per index batch")
     batch_within_s: float = Field(default=0.2, gt=0, description="max wait to fill an index batch")
+    classify_within_s: float = Field(default=0.05, gt=0, description="max wait to fill a classify batch")
+    producer_batch_bytes: int = Field(
+        default=512 * 1024, ge=16384, le=1_000_000, description="worker producer batch per partition (bytes)")
     session_timeout_s: float = Field(default=60.0, gt=0, description="consumer group session timeout")
 
 

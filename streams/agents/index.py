@@ -2,9 +2,10 @@
 
 One agent on the single-partition facts topic folds batches of facts into
 the ``index_state`` table with the pure :func:`streams.processing.index_batch`.
-Sends use ``force=True`` (produce now, not "attached" until the next offset
-commit) so latency is not tied to the commit interval; Faust flushes the
-producer before every offset commit, so nothing acked is unsent.
+Sends go straight to the app's producer (:class:`streams.sending.Sender`: produce
+now, not "attached" until the next offset commit, and without Faust's
+per-message objects); Faust flushes that producer before every offset commit,
+so nothing acked is unsent.
 Guarantee: at-least-once with idempotent aggregation. A batch's offsets are
 acked only after its state is written, and the item ids stored in each pane
 make a replayed fact a no-op; final rows and alerts are awaited (acked by
@@ -29,6 +30,7 @@ from streams.config import StreamConfig
 from streams.deadletters import dead_letter
 from streams.exceptions import LateEvent, UndecodableRecord
 from streams.processing import Emission, index_batch
+from streams.sending import Sender
 from streams.state import TableState
 from streams.tables import Tables
 from streams.topics import Topics
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 
 def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) -> None:
     windows = Windows.from_config(cfg.index)
-    publisher = Publisher(topics)
+    publisher = Publisher(topics, Sender(app))
 
     @app.agent(topics.facts, name="index")
     async def index_facts(stream: faust.StreamT) -> None:
@@ -57,8 +59,9 @@ def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) 
 class Publisher:
     """Encodes and sends what a batch produced; dead-letters what it could not use."""
 
-    def __init__(self, topics: Topics) -> None:
+    def __init__(self, topics: Topics, sender: Sender) -> None:
         self.topics = topics
+        self.sender = sender
         self.encode_row = AvroSerializer("TensionIndexUpdate")
         self.encode_alert = AvroSerializer("Alert")
 
@@ -80,8 +83,8 @@ class Publisher:
             await self._send_row(row, now)
         acks = [await self._send_row(row, now) for row in out.finals]
         for alert in out.alerts:
-            acks.append(await self.topics.alerts.send(
-                key=alert["category"].encode(), value=self.encode_alert({**alert, "created_at": now}), force=True))
+            acks.append(await self.sender.send(self.topics.alerts, alert["category"].encode(),
+                                               self.encode_alert({**alert, "created_at": now})))
         late = {id(f) for f in out.late}
         for event, fact in pairs:
             if id(fact) in late:
@@ -95,8 +98,8 @@ class Publisher:
             log.info("index batch: %d late, %d duplicates", len(out.late), len(out.duplicates))
 
     async def _send_row(self, row: dict[str, Any], now: datetime) -> Any:
-        return await self.topics.index.send(key=row["category"].encode(),
-                                            value=self.encode_row({**row, "emitted_at": now}), force=True)
+        return await self.sender.send(self.topics.index, row["category"].encode(),
+                                      self.encode_row({**row, "emitted_at": now}))
 
     async def _dead_letter(self, event: faust.EventT, err: Exception, reason: str) -> Any:
         m = event.message

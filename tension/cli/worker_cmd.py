@@ -18,7 +18,8 @@ def index_config(s: Settings) -> IndexConfig:
     values: dict[str, object] = dict(
         window_hours=st.window_hours, window_step_hours=st.window_step_hours, tumbling_days=st.tumbling_days,
         grace_hours=st.grace_hours, expires_days=st.expires_days, top_k=st.top_k, alert_level=st.alert_level,
-        alert_k=st.alert_k, alert_trailing=st.alert_trailing,
+        alert_k=st.alert_k, alert_trailing=st.alert_trailing, alert_min_trailing=st.alert_min_trailing,
+        alert_min_items=st.alert_min_items, alert_cooldown_hours=st.alert_cooldown_hours,
     )
     if st.baselines is not None:
         values["baselines"] = dict(st.baselines)
@@ -38,6 +39,7 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
         standby_replicas=st.standby_replicas,
         index=replace(index_config(s), source_partitions=s.kafka.partitions),
         batch_max=st.batch_max, batch_within_s=st.batch_within_s, session_timeout_s=st.session_timeout_s,
+        classify_within_s=st.classify_within_s, producer_batch_bytes=st.producer_batch_bytes,
     )
     values.update(overrides)
     return StreamConfig(**values)  # type: ignore[arg-type]

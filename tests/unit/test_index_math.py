@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from streams.config import IndexConfig
-from streams.index import check_alerts, index_value, window_rows
+from streams.index import alerts_for, check_alerts, index_value, new_alerting, window_rows
 
 CFG = IndexConfig(baselines={"tariffs": 0.25, "overall": 0.5}, top_k=2)
+HOUR = 3_600_000
+DAY = 24 * HOUR
 
 
 def rows(items: list) -> dict[str, dict]:
@@ -39,9 +41,56 @@ def test_nulls_without_data() -> None:
 
 
 def test_alert_rules() -> None:
-    row = {"category": "tariffs", "window_start": 0, "window_end": 1, "index": 250.0, "top_items": ["a"]}
-    level = check_alerts(row, [150.0], CFG)
+    row = {"category": "tariffs", "window_start": 0, "window_end": 1, "index": 250.0, "top_items": ["a"],
+           "n_category": 3}
+    level = check_alerts(row, [], 150.0, CFG)
     assert [a["rule"] for a in level] == ["level"] and level[0]["items"] == ["a"]
-    assert check_alerts(row, [210.0], CFG) == []  # already above: no new crossing
-    jump = check_alerts(row, [210.0, 205.0, 215.0, 210.0, 200.0, 220.0], CFG)
+    assert check_alerts(row, [], 210.0, CFG) == []  # already above: no new crossing
+    jump = check_alerts(row, [210.0, 205.0, 215.0, 210.0, 200.0, 220.0, 210.0], 210.0, CFG)
     assert [a["rule"] for a in jump] == ["jump"]
+    assert check_alerts({**row, "index": 150.0}, [210.0, 205.0, 215.0, 210.0, 200.0, 220.0, 210.0], 210.0,
+                        CFG) == []  # a drop is not a tension alert
+    assert check_alerts(row, [210.0] * 6, 210.0, CFG) == []  # too little history (alert_min_trailing 7)
+
+
+def test_too_few_category_items_never_alert() -> None:
+    sparse = {"category": "tariffs", "window_start": 0, "window_end": 1, "index": 760.0, "top_items": ["a"],
+              "n_category": CFG.alert_min_items - 1}  # one escalating item in a near-empty window
+    assert check_alerts(sparse, [0.0] * 10 + [5.0], None, CFG) == []
+    assert check_alerts({**sparse, "n_category": CFG.alert_min_items}, [], None, CFG) != []
+
+
+def hourly(values: list[tuple[float, int]], cfg: IndexConfig = CFG) -> list[dict]:
+    """Feed final hourly 24 h rows (index, n_category) through alerts_for; every alert raised."""
+    mem, out = new_alerting(), []
+    for h, (value, n) in enumerate(values):
+        start = h * HOUR
+        row = {"category": "tariffs", "window_start": start, "window_end": start + DAY, "index": value,
+               "top_items": [], "n_category": n}
+        out.extend(alerts_for(row, mem, cfg, DAY))
+    return out
+
+
+def test_a_sustained_rise_raises_one_alert_per_cooldown() -> None:
+    # 20 quiet days, then three days flickering around the level (hourly windows)
+    flicker = [(190.0 + 20 * (h % 2), 5) for h in range(72)]
+    alerts = hourly([(100.0 + h % 3, 5) for h in range(20 * 24)] + flicker)
+    levels = [a for a in alerts if a["rule"] == "level"]
+    assert len(levels) == 3  # one per 24 h cool-down, not one per crossing (36)
+    no_cooldown = hourly([(100.0 + h % 3, 5) for h in range(20 * 24)] + flicker,
+                         IndexConfig(baselines=CFG.baselines, alert_cooldown_hours=0))
+    assert len([a for a in no_cooldown if a["rule"] == "level"]) == 36
+
+
+def test_jump_history_is_non_overlapping_windows_before_this_one() -> None:
+    # history = one window a day, each ending before the current window starts (no shared items)
+    ramp = [(100.0 + h * 0.5, 5) for h in range(20 * 24)]
+    assert [a for a in hourly(ramp) if a["rule"] == "jump"] == []
+    spike = [(100.0 + (h // 24) % 3, 5) for h in range(10 * 24)] + [(180.0, 5)]
+    jumps = [a for a in hourly(spike) if a["rule"] == "jump"]
+    assert len(jumps) == 1 and jumps[0]["threshold"] < 180.0
+    mem = new_alerting()
+    for h in range(3 * 24):
+        alerts_for({"category": "visas", "window_start": h * HOUR, "window_end": h * HOUR + DAY, "index": 1.0,
+                    "top_items": [], "n_category": 0}, mem, CFG, DAY)
+    assert [s for s, _ in mem["trail"]["visas"]] == [0, DAY, 2 * DAY]  # one per day, aligned
