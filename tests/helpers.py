@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 
 def unique(prefix: str) -> str:
@@ -22,3 +23,21 @@ def wait_for(predicate: Callable[[], object], timeout_s: float, what: str, inter
             return last
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} (last value: {last!r})")
+
+
+def demo_env(tmp: Path, base_port: int, **extra: str) -> dict[str, str]:
+    """Environment for a `tension demo` on private ports and files (no TENSION_ variable leaks in)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
+    env.update({
+        "TENSION_LOCAL_KAFKA__HOME": str(tmp / "kafka"),
+        "TENSION_LOCAL_KAFKA__PORT": str(base_port),
+        "TENSION_LOCAL_KAFKA__CONTROLLER_PORT": str(base_port + 1),
+        "TENSION_STREAM__WEB_PORT": str(base_port + 5),
+        "TENSION_STREAM__DATA_DIR": str(tmp / "state"),
+        "TENSION_SINK__SQLITE_PATH": str(tmp / "demo.sqlite"),
+        "COLUMNS": "120",
+        **extra,
+    })
+    return env

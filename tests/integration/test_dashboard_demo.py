@@ -9,7 +9,6 @@ and sees them. Ctrl-C (SIGINT) stops everything the demo started.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sqlite3
@@ -24,6 +23,7 @@ import pytest
 from tension.procs import alive as _alive
 from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
+from tests.helpers import demo_env
 from tests.integration.test_dashboard_browser import (  # noqa: F401  (browser: the shared fixture)
     ARTIFACTS, CHROMIUM, browser, open_page, points_per_chart)
 
@@ -55,19 +55,8 @@ def wait_until_stable(db: Path, timeout_s: float = 90) -> dict[str, int]:
 
 def test_demo_fills_a_store_and_serves_a_dashboard_that_shows_it(tmp_path: Path, browser: object) -> None:
     base = free_port_block(span=30)
-    db = tmp_path / "demo.sqlite"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
-    env.update({
-        "TENSION_LOCAL_KAFKA__HOME": str(tmp_path / "kafka"),
-        "TENSION_LOCAL_KAFKA__PORT": str(base),
-        "TENSION_LOCAL_KAFKA__CONTROLLER_PORT": str(base + 1),
-        "TENSION_STREAM__WEB_PORT": str(base + 5),
-        "TENSION_STREAM__DATA_DIR": str(tmp_path / "state"),
-        "TENSION_SINK__SQLITE_PATH": str(db),
-        "TENSION_DASHBOARD__PORT": str(base + 7),
-        "TENSION_DASHBOARD__REFRESH_S": "1",
-        "COLUMNS": "120",
-    })
+    db = tmp_path / "demo.sqlite"  # where demo_env points the sink
+    env = demo_env(tmp_path, base, TENSION_DASHBOARD__PORT=str(base + 7), TENSION_DASHBOARD__REFRESH_S="1")
     proc = subprocess.Popen([sys.executable, "-m", "tension", "demo", "--keep-running", "--timeout", "240"],
                             env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []

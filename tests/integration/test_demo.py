@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from tension.procs import alive as _alive
 from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
+from tests.helpers import demo_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,17 +28,8 @@ def seed_item_count() -> int:
 
 def test_demo_fills_sqlite_and_leaves_nothing_running(tmp_path: Path) -> None:
     base = free_port_block(span=30)
-    db = tmp_path / "demo.sqlite"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
-    env.update({
-        "TENSION_LOCAL_KAFKA__HOME": str(tmp_path / "kafka"),
-        "TENSION_LOCAL_KAFKA__PORT": str(base),
-        "TENSION_LOCAL_KAFKA__CONTROLLER_PORT": str(base + 1),
-        "TENSION_STREAM__WEB_PORT": str(base + 5),
-        "TENSION_STREAM__DATA_DIR": str(tmp_path / "state"),
-        "TENSION_SINK__SQLITE_PATH": str(db),
-        "COLUMNS": "120",
-    })
+    db = tmp_path / "demo.sqlite"  # where demo_env points the sink
+    env = demo_env(tmp_path, base)
     proc = subprocess.run([sys.executable, "-m", "tension", "demo", "--timeout", "240"], env=env,
                           capture_output=True, text=True, timeout=420, cwd=PROJECT_ROOT)
     out = proc.stdout + proc.stderr
