@@ -2,11 +2,14 @@
 
 Runs every part as the real thing (broker process, Faust worker process, sink
 process), publishes ``seeds/``, waits with a deadline until every published
-item is in SQLite, prints a per-category summary and stops what it started.
+item is in SQLite, prints a per-category summary and the latest index per
+category (the SQLite store's ``index_rows`` and ``alerts``), and stops what it
+started.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -14,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +26,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from connectors.sources import publish_paths
+from schemas.models import CATEGORIES
+from streams.index import OVERALL
 from streams.topics import topic_specs
 from tension.admin import apply_specs
 from tension.cli.kafka_cmd import cluster_from
@@ -76,6 +82,8 @@ class Demo:
                                f"in {report.elapsed_s:.1f}s")
             self._wait_for_items(set(report.sent_ids))
             self.console.print(summary_table(s.sink.sqlite_path))
+            self._wait_for_index(len(report.sent_ids))
+            self.console.print(index_table(s.sink.sqlite_path, s.stream.window_hours * 3600))
             self.console.print(f"SQLite store: [bold]{s.sink.sqlite_path}[/bold]")
             if self.keep_running:
                 d = s.dashboard
@@ -134,6 +142,27 @@ class Demo:
                                     f"worker log:\n{self.children[0].tail()}")
                 time.sleep(0.5)
 
+    def _wait_for_index(self, n_items: int, settle_s: float = 3.0, timeout_s: float = 60.0) -> None:
+        """Wait until the worker counted every item and the sink's index tables stopped changing.
+
+        Index rows trail the items (the index stage runs after classification), so
+        printing right away could show an older window. Never fails the demo: after
+        ``timeout_s`` it prints what the store holds.
+        """
+        api = f"http://{self.settings.stream.web_host}:{self.settings.stream.web_port}/api/categories"
+        deadline = time.monotonic() + timeout_s
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            self._check_children()
+            counted = worker_counted(api)
+            state = index_fingerprint(self.settings.sink.sqlite_path)
+            if state != last:
+                last, since = state, time.monotonic()
+            elif counted >= n_items and time.monotonic() - since >= settle_s:
+                return
+            time.sleep(0.5)
+        log.warning("index rows still changing after %.0fs; showing what the store holds", timeout_s)
+
     def _wait_forever(self) -> None:
         try:
             while True:
@@ -188,4 +217,48 @@ def summary_table(db_path: Path) -> Table:
         table.add_row(cat, str(n), str(esc), str(de), str(neu), f"{mean:+.3f}")
     table.add_row("(no category)", str(none or 0), "", "", "", "")
     table.add_row("[bold]all items[/bold]", str(total), "", "", "", "")
+    return table
+
+
+def worker_counted(api_url: str) -> int:
+    """Items the worker's index stage has counted (0 while its API is not answering)."""
+    try:
+        with urllib.request.urlopen(api_url, timeout=5) as resp:
+            return int(json.loads(resp.read()).get("counted") or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def index_fingerprint(db_path: Path) -> tuple[int, int, str | None]:
+    """(index rows, alerts, newest emitted_at): changes whenever the sink writes index output."""
+    try:
+        with sqlite3.connect(db_path, timeout=10) as db:
+            n, newest = db.execute("SELECT COUNT(*), MAX(emitted_at) FROM index_rows").fetchone()
+            (alerts,) = db.execute("SELECT COUNT(*) FROM alerts").fetchone()
+    except sqlite3.OperationalError:
+        return 0, 0, None
+    return n, alerts, newest
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def index_table(db_path: Path, window_s: int) -> Table:
+    """The newest final hopping window's index, signed mean and balance per category, plus alerts."""
+    table = Table(title=f"latest index by category (newest final {window_s // 3600} h window, SQLite store)")
+    table.add_column("category", no_wrap=True, min_width=17)
+    for col in ("window end (UTC)", "index", "signed mean", "balance", "items", "alerts"):
+        table.add_column(col, justify="right")
+    with sqlite3.connect(db_path) as db:
+        latest = {row[0]: row[1:] for row in db.execute(
+            'SELECT r.category, r.window_end, r."index", r.signed_mean, r.balance, r.n_category FROM index_rows r '
+            "WHERE r.window_kind = 'hopping' AND r.window_size_s = ? AND r.final = 1 AND r.window_start = "
+            "(SELECT MAX(x.window_start) FROM index_rows x WHERE x.category = r.category "
+            "AND x.window_kind = 'hopping' AND x.window_size_s = ? AND x.final = 1)", (window_s, window_s))}
+        alerts = dict(db.execute("SELECT category, COUNT(*) FROM alerts GROUP BY category").fetchall())
+    for category in (*CATEGORIES, OVERALL):
+        end, index, mean, balance, n = latest.get(category, (None,) * 5)
+        table.add_row(category, (end or "–")[:16].replace("T", " "), _num(index, ".1f"), _num(mean, "+.3f"),
+                      _num(balance, "+.2f"), "–" if n is None else str(n), str(alerts.get(category, 0)))
     return table

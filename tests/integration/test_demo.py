@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from schemas.models import CATEGORIES
 from tension.procs import alive as _alive
 from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
@@ -44,6 +45,22 @@ def test_demo_fills_sqlite_and_leaves_nothing_running(tmp_path: Path) -> None:
     assert f"all {expected} items reached SQLite" in out
     assert "tension by category" in out and "trade_talks" in out
     assert str(db) in out
+
+    # The latest index per category and overall: newest final 24 h window, from index_rows/alerts.
+    assert "latest index by category" in out
+    section = out.split("latest index by category", 1)[1]
+    for category in (*CATEGORIES, "overall"):
+        assert re.search(rf"│ {category} +│", section), f"no index row for {category}:\n{section[:3000]}"
+    overall = re.search(r"│ overall +│ +(\d{4}-\d\d-\d\d \d\d:\d\d) +│ +([\d.]+|–) +│ +([-+][\d.]+|–) +│"
+                        r" +([-+][\d.]+|–) +│ +(\d+) +│ +(\d+) +│", section)
+    assert overall, section[:3000]
+    with sqlite3.connect(db) as conn:
+        (newest_end,) = conn.execute(
+            "SELECT MAX(window_end) FROM index_rows WHERE category = 'overall' AND window_kind = 'hopping' "
+            "AND final = 1").fetchone()
+        (alerts,) = conn.execute("SELECT COUNT(*) FROM alerts WHERE category = 'overall'").fetchone()
+    assert newest_end[:16].replace("T", " ") == overall.group(1)
+    assert int(overall.group(6)) == alerts
 
     # Nothing it started survives: broker node(s), worker, sink.
     pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", out)]
