@@ -1,7 +1,8 @@
 """Throughput and end-to-end latency of the whole topology vs a raw aiokafka passthrough.
 
-Run: .venv/bin/python bench/pipeline.py [--items 5000] [--partitions 2]
-     (uses TENSION_KAFKA_BOOTSTRAP when set, else starts the embedded broker on free ports)
+Run: .venv/bin/python bench/pipeline.py [--items 5000] [--partitions 2] [--profile worker.prof]
+     (uses TENSION_KAFKA_BOOTSTRAP when set, else starts the embedded broker on free ports;
+     --profile runs the worker under cProfile, see docs/streams.md "Throughput")
 
 Both sides run in this one invocation against the same broker, as separate
 processes: (1) one `tension worker` (rocksdb:// store, classify + index + HTTP),
