@@ -77,7 +77,8 @@ class Demo:
             self._spawn("worker", ["worker"], env)
             self._spawn("sink", ["sink", "sqlite", "--path", str(s.sink.sqlite_path)], env)
             report = publish_paths([str(p) for p in paths], bootstrap=bootstrap, topic=s.topics.raw,
-                                   deadletter_topic=s.topics.deadletter, progress=sys.stderr.isatty())
+                                   deadletter_topic=s.topics.deadletter, progress=sys.stderr.isatty(),
+                                   in_time_order=True)  # a backfill: as a live feed would deliver it
             self.console.print(f"published {report.sent} items ({report.dead_lettered} dead-lettered) "
                                f"in {report.elapsed_s:.1f}s")
             self._wait_for_items(set(report.sent_ids))

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -157,11 +157,24 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[PublishReport, int], None
         yield update
 
 
+def time_ordered(parsed: Iterable[NewsItem | Rejection]) -> list[NewsItem | Rejection]:
+    """Rejections first (their order kept), then items by publication time (stable for ties)."""
+    items: list[NewsItem] = []
+    rejected: list[NewsItem | Rejection] = []
+    for p in parsed:
+        (rejected if isinstance(p, Rejection) else items).append(p)  # type: ignore[arg-type]
+    return rejected + sorted(items, key=lambda i: i.published_at)
+
+
 def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_topic: str,
                   max_body_bytes: int = 100_000, strict: bool = False, rate_per_s: float | None = None,
                   progress: bool = False, registry_url: str | None = None, backend: str = "auto",
-                  stdin: BinaryIO | None = None) -> PublishReport:
+                  stdin: BinaryIO | None = None, in_time_order: bool = False) -> PublishReport:
     """Read every path (file, folder, URL or ``-``), publish items and dead letters, wait for acks.
+
+    ``in_time_order`` is for backfills of a historical corpus: everything is
+    read first and items are published by publication time, as a live feed
+    would have delivered them, so event-time windows do not see them as late.
 
     Raises :class:`PublishError` when the broker cannot be reached or
     deliveries are still outstanding after the final flush; bad *input* never
@@ -176,7 +189,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
     pacer = _Pacer(rate_per_s)
     try:
         with _progress_bar(progress) as tick:
-            for parsed in read_inputs(paths, opts, stdin=stdin):
+            inputs = read_inputs(paths, opts, stdin=stdin)
+            for parsed in (time_ordered(inputs) if in_time_order else inputs):
                 pacer.wait()
                 if isinstance(parsed, Rejection):
                     run.dead(parsed)

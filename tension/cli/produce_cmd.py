@@ -24,6 +24,8 @@ def produce(
     rate: float | None = typer.Option(None, min=0.001, help="At most this many records per second."),
     max_body_bytes: int | None = typer.Option(None, min=1, help="Reject bodies longer than this (UTF-8 bytes)."),
     backend: str = typer.Option("auto", help="Producer client: auto, confluent or kafka-python."),
+    in_time_order: bool = typer.Option(False, "--in-time-order",
+                                       help="Backfill: read everything, publish by publication time."),
 ) -> None:
     """Validate every item, publish good ones (key = id, timestamp = published_at), dead-letter the rest."""
     settings = load_settings()
@@ -40,6 +42,7 @@ def produce(
             progress=sys.stderr.isatty(),
             registry_url=getattr(settings, "registry_url", None),
             backend=backend,
+            in_time_order=in_time_order,
         )
     except (PublishError, SchemaError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")

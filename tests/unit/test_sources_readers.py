@@ -163,3 +163,20 @@ def test_url_input_served_on_loopback(tmp_path: Path) -> None:
     assert titles == ["Tariff truce extended", "Rare earth permits"]
     assert [(o.reason, o.source_ref) for o in out if isinstance(o, Rejection)] == [
         ("date", f"{base}/feed.rss#entry2"), ("parse", f"{base}/missing.jsonl")]
+
+
+def test_time_ordered_backfill_puts_rejections_first_then_items_by_time() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from connectors.sources.publisher import time_ordered
+    from connectors.sources.rejects import Rejection
+    from schemas.models import NewsItem
+
+    t0 = datetime(2025, 6, 9, tzinfo=timezone.utc)
+    items = [NewsItem(id=f"i{h}", source="t", title=f"item {h}", published_at=t0 + timedelta(hours=h))
+             for h in (5, 1, 3, 1)]
+    bad = Rejection.__new__(Rejection)  # only its type matters here
+    ordered = time_ordered([items[0], bad, items[1], items[2], items[3]])
+    assert ordered[0] is bad
+    assert [i.id for i in ordered[1:]] == ["i1", "i1", "i3", "i5"]
+    assert ordered[1] is items[1] and ordered[2] is items[3]  # ties keep their input order
