@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,9 @@ class Demo:
                 worker_api = f"http://{s.stream.web_host}:{s.stream.web_port}/"
                 self._spawn("dashboard", ["dashboard", "--store", self.store_url, "--api", worker_api,
                                           "--host", d.host, "--port", str(d.port)], env)
-                self.console.print(f"dashboard: http://{d.host}:{d.port}/", soft_wrap=True)
+                url = f"http://{d.host}:{d.port}/"
+                self._wait_until_answers(url)  # print the address only once it serves
+                self.console.print(f"dashboard: {url}", soft_wrap=True)
                 self.console.print("keeping Kafka, worker, sink and dashboard running; stop with Ctrl-C")
                 self._wait_forever()
         finally:  # with --keep-running we only get here after Ctrl-C
@@ -120,6 +123,21 @@ class Demo:
                                     cwd=PROJECT_ROOT)
         self.children.append(Child(name, proc, log_path))
         self.console.print(f"started {name} (pid {proc.pid}), log: {log_path}")
+
+    def _wait_until_answers(self, url: str, timeout_s: float = 60.0) -> None:
+        """Poll `url` until it answers HTTP; fail with the child's log if a child exits first."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._check_children()
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # it answered, even if with an error status
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise DemoError(f"{url} did not answer within {timeout_s:.0f}s") from None
+                time.sleep(0.3)
 
     def _check_children(self) -> None:
         for child in self.children:
