@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Cue
+from .model import CATEGORIES, CUE_CACHE_MAX, DEESCALATION, ESCALATION, NEUTRAL, Cue, intern_cue
 from .taxonomy import Entry
 
 _CUE_STRIP = "\"'.,;:!?()[]{}"
@@ -59,19 +59,8 @@ class _Evidence:
         self.full = 0.0  # direction weight before hedging (for the hedge ratio)
 
 
-_CUE_CACHE: dict[tuple[str, str | None, str, float], Cue] = {}
-_CUE_CACHE_MAX = 100_000
-
-
-def _cue(phrase: str, category: str | None, direction: str, weight: float) -> Cue:
-    """Interned Cue: they are immutable and repeat a lot across items."""
-    key = (phrase, category, direction, weight)
-    cue = _CUE_CACHE.get(key)
-    if cue is None:
-        if len(_CUE_CACHE) >= _CUE_CACHE_MAX:
-            _CUE_CACHE.clear()
-        cue = _CUE_CACHE[key] = Cue(phrase, category, direction, weight)
-    return cue
+_cue = intern_cue
+_CUE_CACHE_MAX = CUE_CACHE_MAX
 
 
 def _hedge_ratio(ev: _Evidence) -> float:

@@ -28,16 +28,15 @@ run-time twin (a unit test checks they agree on the corpus).
 
 from __future__ import annotations
 
-import json
 import math
 from operator import itemgetter, mul
 from functools import lru_cache
-from importlib import resources
 from typing import Any, NamedTuple
 
 from .errors import TaxonomyError
+from .taxonomy import read_packaged_json
 from .lexicon import clean_word
-from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Cue
+from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Cue, intern_cue
 
 WEIGHTS_FILE = "weights.v1.json"
 #: Output order of the weight vectors: five category logits, then direction.
@@ -308,18 +307,7 @@ class LearnedLayer:
         return out
 
 
-_CUES: dict[tuple[str, str | None, str, float], Cue] = {}
-
-
-def _cue(phrase: str, category: str | None, direction: str, weight: float) -> Cue:
-    """Interned cue (learned cues repeat a lot across items)."""
-    key = (phrase, category, direction, weight)
-    cue = _CUES.get(key)
-    if cue is None:
-        if len(_CUES) >= _MEMO_MAX:
-            _CUES.clear()
-        cue = _CUES[key] = Cue(phrase, category, direction, weight)
-    return cue
+_cue = intern_cue
 
 
 def _sigmoid(z: float) -> float:
@@ -332,12 +320,7 @@ def _sigmoid(z: float) -> float:
 @lru_cache(maxsize=None)
 def load_weights(name: str = WEIGHTS_FILE) -> LearnedLayer:
     """Parse a packaged weights file once per process."""
-    try:
-        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-        raw = json.loads(text)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TaxonomyError(f"cannot read learned weights {name}: {exc}") from exc
-    return LearnedLayer(raw)
+    return LearnedLayer(read_packaged_json(name, "learned weights"))
 
 
 from .learned_fast import FastScorer  # noqa: E402  (needs the names above)

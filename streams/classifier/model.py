@@ -89,3 +89,19 @@ def clamp_unit(value: float, low: float = -1.0) -> float:
     if value != value:  # NaN guard: never let a NaN escape into an index
         return 0.0
     return round(min(1.0, max(low, value)), 4)
+
+
+#: bound of the interned-cue cache (and of other per-process cue memos)
+CUE_CACHE_MAX: Final = 200_000
+_CUE_CACHE: dict[tuple[str, str | None, str, float], Cue] = {}
+
+
+def intern_cue(phrase: str, category: str | None, direction: str, weight: float) -> Cue:
+    """One shared Cue per distinct value: cues are immutable and repeat a lot across items."""
+    key = (phrase, category, direction, weight)
+    cue = _CUE_CACHE.get(key)
+    if cue is None:
+        if len(_CUE_CACHE) >= CUE_CACHE_MAX:
+            _CUE_CACHE.clear()
+        cue = _CUE_CACHE[key] = Cue(phrase, category, direction, weight)
+    return cue

@@ -102,10 +102,7 @@ class RulesEngine:
         ev = _Evidence()
         toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
         toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
-        actors = self._actors(ev.actors, title, body) if ev.actors else ()
-        scores, _, esc, de, neu, damp = self._measure(ev, actors)
-        sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
-                      _hedge_ratio(ev))
+        actors, sig = self._signals(ev, title, body)
         idx, vals = learned.encode(toks_t, toks_b, sig)
         l_scores, l_chosen, tension, l_cues = learned.decide(idx, vals, sig)
         cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
@@ -130,23 +127,24 @@ class RulesEngine:
                 self._walk(toks_b, hits, 1.0, "b", ev)
         else:
             toks_b = _NO_TOKS
-        actors = self._actors(ev.actors, title, body) if ev.actors else ()
-        scores, _, esc, de, neu, damp = self._measure(ev, actors)
-        sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
-                      _hedge_ratio(ev))
+        actors, sig = self._signals(ev, title, body)
         l_scores, l_chosen, tension, l_cues = learned.run_found(found_t, found_b, toks_t, toks_b, sig)
         cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
         return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
+
+    def _signals(self, ev: _Evidence, title: str, body: str) -> tuple[tuple[str, ...], Signals]:
+        """The actors and the lexicon evidence the learned layer reads, from one item's scan."""
+        actors = self._actors(ev.actors, title, body) if ev.actors else ()
+        scores, _, esc, de, neu, damp = self._measure(ev, actors)
+        return actors, Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
+                               _hedge_ratio(ev))
 
     def features(self, title: str, body: str = "") -> dict[str, float]:
         """The learned layer's input for one item (used by offline training)."""
         ev = _Evidence()
         toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
         toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
-        actors = self._actors(ev.actors, title, body) if ev.actors else ()
-        scores, _, esc, de, neu, damp = self._measure(ev, actors)
-        sig = Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
-                      _hedge_ratio(ev))
+        actors, sig = self._signals(ev, title, body)
         return features(toks_t, toks_b, sig)
 
     def _actors(self, keys: list[str], title: str, body: str) -> tuple[str, ...]:

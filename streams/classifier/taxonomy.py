@@ -11,7 +11,7 @@ negation, hedging).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 import re
 from functools import lru_cache
 from importlib import resources
@@ -246,9 +246,12 @@ def _actor_keys(countries: dict[str, list[str]], people: dict[str, list[str]]
 @lru_cache(maxsize=None)
 def load_taxonomy(name: str = TAXONOMY_FILE) -> Taxonomy:
     """Parse and compile a packaged taxonomy file once per process."""
+    return Taxonomy(read_packaged_json(name, "taxonomy"))
+
+
+def read_packaged_json(name: str, what: str) -> Any:
+    """A JSON file shipped inside this package (taxonomy, learned weights)."""
     try:
-        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-        raw = json.loads(text)
+        return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise TaxonomyError(f"cannot read taxonomy {name}: {exc}") from exc
-    return Taxonomy(raw)
+        raise TaxonomyError(f"cannot read {what} {name}: {exc}") from exc
