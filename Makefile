@@ -5,9 +5,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The classifier's hot modules are compiled with mypyc (setup.py); rebuilt
+# whenever one of their sources changes, so a stale build never shadows them.
+NATIVE_SRC   := $(wildcard streams/classifier/*.py) setup.py
+NATIVE_STAMP := $(VENV)/.native-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo demo-keep test test-unit test-integration bench kafka-up kafka-down clean
+.PHONY: help setup native demo demo-keep test test-unit test-integration bench kafka-up kafka-down clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded default (local Kafka + SQLite)"
@@ -19,9 +23,15 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(NATIVE_STAMP)
 
-setup: $(STAMP)
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SRC)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	@touch $(NATIVE_STAMP)
+
+native: $(NATIVE_STAMP)
+
+setup: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/tension kafka fetch
 
 demo: setup
@@ -33,7 +43,7 @@ demo-keep: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: setup
@@ -53,4 +63,5 @@ kafka-down: $(STAMP)
 
 clean:
 	-$(BIN)/tension kafka down
-	rm -rf $(VENV) .kafka .state var .pytest_cache
+	rm -rf $(VENV) .kafka .state var .pytest_cache build
+	rm -f streams/classifier/*.so

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from streams.classifier import DEFAULT_ENGINE, get_engine  # noqa: E402
 from streams.classifier.corpus import CORPUS_DIR, load_items  # noqa: E402
+from streams.classifier.native import describe  # noqa: E402
 
 KEYWORDS = (
     "trade talks", "negotiations?", "trade deal", "tariffs?", "duties", "levy", "levies",
@@ -73,6 +74,7 @@ def main() -> int:
     print(f"python {platform.python_version()} on {platform.machine()}, 1 core, best of "
           f"{args.rounds} rounds in {args.min_seconds:g} s per engine; "
           f"{len(texts)} items from {', '.join(p.name for p in paths)}; {load}")
+    print(f"classifier modules: {describe()}")
     default = get_engine(DEFAULT_ENGINE)
     fns: dict[str, Callable[[str, str], object]] = {
         "scan": keyword_scan,

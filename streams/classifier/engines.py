@@ -80,6 +80,10 @@ def get_engine(name: str = DEFAULT_ENGINE) -> Engine:
     with _lock:
         engine = _instances.get(name)
         if engine is None:
+            if not _instances:
+                from .native import warn_if_stale  # once per process, at the first engine
+
+                warn_if_stale()
             engine = factory()
             _instances[name] = engine
     return engine

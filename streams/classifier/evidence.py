@@ -51,7 +51,7 @@ class _Evidence:
         self.raw: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
         self.sums: dict[str, float] = {ESCALATION: 0.0, DEESCALATION: 0.0, NEUTRAL: 0.0}
         self.cues: list[Cue] = []
-        self.seen: set[tuple[str, str | None, str]] = set()
+        self.seen: set[tuple[str, ...]] = set()  # (phrase, field) and (span, category, field)
         self.context = False
         self.lookalike: set[str] = set()  # categories a homonym phrase argued against
         self.actors: list[str] = []  # matched actor keys, in order

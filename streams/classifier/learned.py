@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 from .errors import TaxonomyError
 from .taxonomy import read_packaged_json
 from .lexicon import clean_word
-from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Cue, intern_cue
+from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Cue, intern_cue, round4
 
 WEIGHTS_FILE = "weights.v1.json"
 #: Output order of the weight vectors: five category logits, then direction.
@@ -94,8 +94,13 @@ def dense_values(sig: Signals) -> list[float]:
         1.0 if sig.actors else 0.0,
         1.0 if sig.context else 0.0,
         1.0 if sig.lookalike else 0.0,
-        0.0 if any(v >= 0.5 for v in scores.values()) else 1.0,
     )
+    none_chosen = 1.0
+    for v in scores.values():  # a loop, not any(genexpr): cheaper compiled
+        if v >= 0.5:
+            none_chosen = 0.0
+            break
+    values.append(none_chosen)
     return values
 
 
@@ -219,9 +224,9 @@ class LearnedLayer:
             acc[i] = acc.get(i, 0.0) + 1.0
         index = self.index
         for name, x in dense_features(sig).items():
-            i = index.get(name)
-            if i is not None:
-                acc[i] = acc.get(i, 0.0) + x
+            j = index.get(name)
+            if j is not None:
+                acc[j] = acc.get(j, 0.0) + x
         return list(acc), list(acc.values())
 
     def _token(self, raw: str) -> tuple[str, int, dict[str, int] | None]:
@@ -269,7 +274,7 @@ class LearnedLayer:
             p = _sigmoid(bias[k] + sum(map(mul, vals, get(columns[k]))) if get else bias[k])
             if beta:
                 p = beta * sig.scores[cat] + (1.0 - beta) * p
-            scores[cat] = round(p, 4)
+            scores[cat] = round4(p)
             if scores[cat] >= 0.5:
                 chosen.append(cat)
                 if get:  # contributions recomputed only for assigned categories
@@ -303,7 +308,7 @@ class LearnedLayer:
                 break
             j = contrib.index(value, prev_j + 1) if value == prev_v else contrib.index(value)
             prev_j, prev_v = j, value
-            out.append(_cue(CUE_PREFIX + names[idx[j]], category, direction, round(value, 4)))
+            out.append(_cue(CUE_PREFIX + names[idx[j]], category, direction, round4(value)))
         return out
 
 

@@ -3,19 +3,20 @@
 Why a second path: ``encode`` + ``decide`` (kept as the readable reference)
 cost ~2× the whole lexicon scan, mostly in per-item churn: an index list and
 a value list, an ``itemgetter`` per item, a ``map(mul, ...)`` per output and
-again per cue.  Here every feature's contribution to the 8 outputs is
-*precomputed* as a row tuple for each value a lexical feature can take
-(title 2, body 1, both 3; ``v * w`` is the very product the reference
-computes), so an item costs one list of row tuples, one ``zip(*rows)`` and
-one C-level ``sum`` per needed output.
+again per cue.  Here each feature's weights for the 8 outputs sit in one row
+tuple; an item costs a list of (row, value) pairs and one pass of eight
+running sums kept in locals, written as plain typed loops because setup.py
+compiles this module with mypyc (where they become C loops over doubles).
 
 Exactness: the reference sums ``v_i * w_i`` with the builtin ``sum`` in
 feature order (title features in order of first mention, then body-only
-ones, then the ``rules.*`` features).  This path sums the very same floats
-in the very same order with the same builtin, so every logit — and hence
-every score, tension and cue — is bit-identical.  The one case where the
-orders could differ (a token spelled like a ``rules.*`` feature name, whose
-value then merges with the dense one) is sent to the reference path.
+ones, then the ``rules.*`` features); on CPython 3.11 that is plain
+left-to-right double addition.  This path forms the very same products and
+adds them in the very same order, so every logit — and hence every score,
+tension and cue — is bit-identical (a unit test compares the two paths).
+The one case where the orders could differ (a token spelled like a
+``rules.*`` feature name, whose value then merges with the dense one) is
+sent to the reference path.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from .learned import (
     _cue,
     dense_values,
 )
+from .model import round4
 
 if TYPE_CHECKING:
     from .learned import LearnedLayer
 
 Row = tuple[float, ...]
+N_OUTPUTS = len(CATEGORIES) + 3  # category logits, then escalation, de-escalation, neutral
 
 
 class FastScorer:
@@ -49,21 +52,16 @@ class FastScorer:
     def __init__(self, layer: LearnedLayer) -> None:
         self._layer = layer
         cols = layer.columns
+        if len(cols) != N_OUTPUTS:  # _decide keeps one local sum per output
+            raise ValueError(f"the fast path expects {N_OUTPUTS} outputs, the weights have {len(cols)}")
         ones: list[Row] = [tuple(col[i] for col in cols) for i in range(len(layer.names))]
         self._r1 = ones
-        self._r2: list[Row] = [tuple(2.0 * w for w in r) for r in ones]
-        self._r3: list[Row] = [tuple(3.0 * w for w in r) for r in ones]
         # Dense (rules.*) features the weights know, in ``dense_features`` order.
         self._dense: list[tuple[int, int]] = [
             (pos, layer.index[name]) for pos, name in enumerate(DENSE_NAMES) if name in layer.index
         ]
-        self._dense_idx: list[int] = [j for _, j in self._dense]
-        self._dense_set = frozenset(self._dense_idx)
+        self._dense_set = frozenset(j for _, j in self._dense)
         self._cue_names = [CUE_PREFIX + name for name in layer.names]
-        self._r1get = ones.__getitem__
-        self._r2get = self._r2.__getitem__
-        if TOP_CUES != 2:  # _top below is specialised; the reference handles any count
-            self._top = layer._top  # type: ignore[method-assign]
 
     def run(self, title_toks: list[str], body_toks: list[str], sig: Signals
             ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
@@ -93,27 +91,26 @@ class FastScorer:
         layer = self._layer
         dense_set = self._dense_set
         if not (dense_set.isdisjoint(title) and dense_set.isdisjoint(body)):
-            idx, vals = layer.encode(title_toks, body_toks, sig)  # "rules.tension" as a word
-            return layer.decide(idx, vals, sig)
+            ref_idx, ref_vals = layer.encode(title_toks, body_toks, sig)  # "rules.tension" as a word
+            return layer.decide(ref_idx, ref_vals, sig)
+        # Feature rows in the reference's order with their values: title
+        # features (2, or 3 when also in the body), then body-only ones (1),
+        # then the non-zero rules.* features.  ``value * weight`` is formed
+        # where it is summed, exactly the product the reference computes.
         r1 = self._r1
-        # Rows in the reference's order, with C-level map/list calls: title
-        # features (value 2, or 3 when also in the body), then body-only ones.
-        tl = list(title)
-        rows = list(map(self._r2get, tl))
-        if body:
-            both = title.keys() & body.keys()
-            if both:
-                r3 = self._r3
-                body = body.copy()
-                for i in both:
-                    rows[tl.index(i)] = r3[i]
-                    del body[i]
-            bl = list(body)
-            rows += map(self._r1get, bl)
-        else:
-            bl = []
+        rows: list[Row] = []
+        vals: list[float] = []
+        idx: list[int] = []
+        for i in title:
+            rows.append(r1[i])
+            vals.append(3.0 if i in body else 2.0)
+            idx.append(i)
+        for i in body:
+            if i not in title:
+                rows.append(r1[i])
+                vals.append(1.0)
+                idx.append(i)
         values = dense_values(sig)
-        dense: list[int] = []  # rules.* features with a non-zero value, in order
         for pos, j in self._dense:
             x = values[pos]
             # A zero value contributes ±0.0 to every sum: it changes no logit
@@ -121,24 +118,43 @@ class FastScorer:
             # absorbs) and is never a cue (cues need a positive contribution).
             if x == 0.0:
                 continue
-            dense.append(j)
-            rows.append(r1[j] if x == 1.0 else tuple(map(x.__mul__, r1[j])))
-        cols = list(zip(*rows)) if rows else [()] * len(self._layer.bias)
-        return self._decide(cols, tl, bl, dense, sig)
+            rows.append(r1[j])
+            vals.append(x)
+            idx.append(j)
+        return self._decide(rows, vals, idx, sig)
 
-    def _decide(self, cols: list[Row], title: list[int], body: list[int], dense: list[int],
-                sig: Signals) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """``LearnedLayer.decide`` over precomputed contribution columns (same arithmetic)."""
+    def _decide(self, rows: list[Row], vals: list[float], idx: list[int], sig: Signals
+                ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """``LearnedLayer.decide`` over the item's contribution rows (same arithmetic).
+
+        Each logit is the bias plus the contributions summed one by one in row
+        order, which is what the builtin ``sum`` does for floats on the
+        reference path (CPython 3.11: plain left-to-right double addition).
+        """
         layer = self._layer
+        # Eight running sums in locals (unboxed doubles once compiled); a list
+        # of sums would box a new float on every addition.
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+        for j in range(len(rows)):
+            row = rows[j]
+            v = vals[j]
+            s0 += v * row[0]
+            s1 += v * row[1]
+            s2 += v * row[2]
+            s3 += v * row[3]
+            s4 += v * row[4]
+            s5 += v * row[5]
+            s6 += v * row[6]
+            s7 += v * row[7]
+        sums = [s0, s1, s2, s3, s4, s5, s6, s7]
         scores: dict[str, float] = {}
         chosen: list[str] = []
         cues: list[Cue] = []
         beta = layer.category_rules_share
         bias = layer.bias
-        idx: list[int] | None = None
         exp = math.exp
         for k, cat in enumerate(CATEGORIES):
-            z = bias[k] + sum(cols[k])
+            z = bias[k] + sums[k]
             if z >= 0:  # _sigmoid inlined (same arithmetic)
                 p = 1.0 / (1.0 + exp(-z))
             else:
@@ -146,52 +162,53 @@ class FastScorer:
                 p = ez / (1.0 + ez)
             if beta:
                 p = beta * sig.scores[cat] + (1.0 - beta) * p
-            score = scores[cat] = round(p, 4)
+            score = scores[cat] = round4(p)
             if score >= 0.5:
                 chosen.append(cat)
-                if idx is None:
-                    idx = title + body + dense
-                cues.extend(self._top(cols[k], idx, cat, NEUTRAL))
+                cues.extend(self._top(rows, vals, k, idx, cat, NEUTRAL))
         if not chosen:
             return scores, (), 0.0, cues
         n = len(CATEGORIES)
-        z = [bias[n] + sum(cols[n]), bias[n + 1] + sum(cols[n + 1]), bias[n + 2] + sum(cols[n + 2])]
-        top = max(z)
-        e = [math.exp(v - top) for v in z]
+        zs = [bias[n] + sums[n], bias[n + 1] + sums[n + 1], bias[n + 2] + sums[n + 2]]
+        top = max(zs)
+        e = [exp(v - top) for v in zs]
         tension = (e[0] - e[1]) / (e[0] + e[1] + e[2])
         alpha = layer.tension_rules_share
         if alpha:
             tension = alpha * sig.rules_tension() + (1.0 - alpha) * tension
         if layer.hedge_share and sig.hedge < 1.0:
             tension *= 1.0 - layer.hedge_share * (1.0 - sig.hedge)
-        if idx is None:
-            idx = title + body + dense
         if tension > 0:
-            cues.extend(self._top(cols[n], idx, None, ESCALATION))
+            cues.extend(self._top(rows, vals, n, idx, None, ESCALATION))
         elif tension < 0:
-            cues.extend(self._top(cols[n + 1], idx, None, DEESCALATION))
+            cues.extend(self._top(rows, vals, n + 1, idx, None, DEESCALATION))
         return scores, tuple(chosen), tension, cues
 
-    def _top(self, contrib: Row, idx: list[int], category: str | None, direction: str
-             ) -> list[Cue]:
-        """``LearnedLayer._top`` for ``TOP_CUES`` = 2 with two C-level ``max`` calls, no sort.
+    def _top(self, rows: list[Row], vals: list[float], k: int, idx: list[int], category: str | None,
+             direction: str) -> list[Cue]:
+        """``LearnedLayer._top`` for ``TOP_CUES`` = 2 in one pass over output ``k``, no sort.
 
-        The two largest values of ``contrib`` (with multiplicity) are the first
-        two of the reference's descending sort; positions are found the same
-        way (a tie takes the next occurrence), so the cues are identical.
+        The two largest contributions (with multiplicity) are the first two of
+        the reference's descending stable sort: the first occurrence of the
+        maximum, then the first occurrence of the runner-up (a tie with the
+        maximum takes its next occurrence), so the cues are identical.
         """
-        if not contrib:
+        if TOP_CUES != 2:  # specialised below; the reference handles any count
+            return self._layer._top([v * row[k] for v, row in zip(vals, rows)], idx, category, direction)
+        j1 = j2 = -1
+        v1 = v2 = 0.0
+        for j in range(len(rows)):
+            v = vals[j] * rows[j][k]
+            if j1 < 0 or v > v1:
+                if j1 >= 0:
+                    v2, j2 = v1, j1
+                v1, j1 = v, j
+            elif j2 < 0 or v > v2:
+                v2, j2 = v, j
+        if j1 < 0 or v1 <= 0:
             return []
-        v1 = max(contrib)
-        if v1 <= 0:
-            return []
-        j1 = contrib.index(v1)
         names = self._cue_names
-        out = [_cue(names[idx[j1]], category, direction, round(v1, 4))]
-        rest = contrib[:j1] + contrib[j1 + 1:]
-        if rest:
-            v2 = max(rest)
-            if v2 > 0:
-                j2 = contrib.index(v2, j1 + 1) if v2 == v1 else contrib.index(v2)
-                out.append(_cue(names[idx[j2]], category, direction, round(v2, 4)))
+        out = [_cue(names[idx[j1]], category, direction, round4(v1))]
+        if j2 >= 0 and v2 > 0:
+            out.append(_cue(names[idx[j2]], category, direction, round4(v2)))
         return out

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import TaxonomyError
 
@@ -96,6 +95,8 @@ Hit = tuple[int, "tuple[str, ...] | None"]
 #: What an annotator (the learned layer) says about a raw token: feature word,
 #: unigram index (-1: none), bigrams it starts ({next word: index}) or None.
 Annotation = tuple[str, int, "dict[str, int] | None"]
+#: ``tokens_annotated``'s memo entry: (hot info or None, *annotation).
+_Annotated = tuple["TokenInfo | None", str, int, "dict[str, int] | None"]
 
 
 class PhraseMatcher:
@@ -131,7 +132,7 @@ class PhraseMatcher:
         self._known: set[str] = set()  # every token analysed
         # ``tokens_annotated``: raw token → (hot info or None, *annotation), valid
         # only while ``_vocab`` holds the token's analysis, so cleared with it.
-        self._annotated: dict[str, tuple[Any, ...]] = {}
+        self._annotated: dict[str, _Annotated] = {}
         self._annotator: Callable[[str], Annotation] | None = None
 
     def _analyse(self, raw: str) -> TokenInfo:
@@ -220,7 +221,8 @@ class PhraseMatcher:
         for i, raw in enumerate(toks):
             rec = memo.get(raw)
             if rec is None:
-                rec = memo[raw] = (self._hot_info(raw), *annotate(raw))
+                w, uni, nxt = annotate(raw)
+                rec = memo[raw] = (self._hot_info(raw), w, uni, nxt)
             info, w, uni, nxt = rec
             if info is not None:
                 starts, _, before, after = info
@@ -275,7 +277,7 @@ class PhraseMatcher:
                 # Fast path (most tokens): one key, so one trie path to follow.
                 node = root[keys[0]]
                 best_len = 1 if node.phrases else 0
-                best = node.phrases
+                best: tuple[str, ...] = node.phrases
                 ambiguous = False
                 j = i + 1
                 while node.children and j < n_toks:
@@ -307,7 +309,7 @@ class PhraseMatcher:
                         yield i, covered, best
                     continue
             best_len = 0
-            best: tuple[str, ...] = ()
+            best = ()
             frontier: list[dict[str, _Node]] = []
             for k in keys:
                 child = root[k]
@@ -324,19 +326,19 @@ class PhraseMatcher:
                 info = vocab.get(toks[j], _NOTHING)
                 if info[2] or not info[1]:
                     break
-                nxt = []
+                nxt_f: list[dict[str, _Node]] = []
                 for children in frontier:
                     for k in info[1]:
                         child = children.get(k)
                         if child is not None:
                             if child.children:
-                                nxt.append(child.children)
+                                nxt_f.append(child.children)
                             if child.phrases:
                                 if j + 1 - i > best_len:
                                     best_len, best = j + 1 - i, child.phrases
                                 else:
                                     best = best + child.phrases
-                frontier = nxt
+                frontier = nxt_f
                 j += 1
             if best_len:
                 covered = i + best_len

@@ -26,6 +26,7 @@ from .model import (
     Classification,
     Cue,
     clamp_unit,
+    round4,
 )
 from .lexicon import Hit, normalize
 from .learned import LearnedLayer, Signals, features
@@ -113,6 +114,7 @@ class RulesEngine:
         """The default engine: one token pass per field feeds the lexicon and the learned layer."""
         matcher = self._tx.matcher
         annotate = self._annotate
+        assert annotate is not None  # set whenever the learned layer is
         found_t: dict[int, None] = {}
         found_b: dict[int, None] = {}
         if title:
@@ -179,7 +181,7 @@ class RulesEngine:
         for cat, raw in ev.raw.items():
             if raw > 0:
                 raw *= lookalike if cat in ev.lookalike else factor
-                scores[cat] = round(raw / (raw + threshold), 4)  # < 1 by construction
+                scores[cat] = round4(raw / (raw + threshold))  # < 1 by construction
                 if raw >= threshold:
                     chosen.append(cat)
             else:
@@ -239,11 +241,13 @@ class RulesEngine:
                     mods = [m for m in mods if start - m[0] <= mod_scope]
                 if verb is not None:
                     if start - verb.last_idx > obj_scope:
-                        verb = self._flush(verb, toks, mult, fld, ev)
+                        self._flush(verb, toks, mult, fld, ev)
+                        verb = None
                 continue
             if entry is None or entry.is_break:
                 if verb is not None:
-                    verb = self._flush(verb, toks, mult, fld, ev)
+                    self._flush(verb, toks, mult, fld, ev)
+                    verb = None
                 mods.clear()
                 last_polar = None
                 continue
@@ -252,7 +256,8 @@ class RulesEngine:
             if mods and start - mods[0][0] > mod_scope:
                 mods = [m for m in mods if start - m[0] <= mod_scope]
             if verb is not None and start - verb.last_idx > obj_scope:
-                verb = self._flush(verb, toks, mult, fld, ev)
+                self._flush(verb, toks, mult, fld, ev)
+                verb = None
             if entry.categories:
                 key = (entry.phrase, fld)
                 if key not in seen:
@@ -264,7 +269,7 @@ class RulesEngine:
                 ev.actors.extend(entry.actors)
             if entry.frame < ev.frame[fld]:
                 ev.frame[fld] = entry.frame
-                cues.append(_cue(_span(toks, start, end), None, NEUTRAL, round(1.0 - entry.frame, 4)))
+                cues.append(_cue(_span(toks, start, end), None, NEUTRAL, round4(1.0 - entry.frame)))
             if entry.negator or entry.hedge < 1.0:
                 mods.append((end, entry, start))
             polarity = entry.polarity
@@ -287,7 +292,8 @@ class RulesEngine:
                 elif last_polar is not None and start - last_polar[0] <= obj_scope:
                     back, back_start = last_polar[1], last_polar[2]
                 if verb is not None:
-                    verb = self._flush(verb, toks, mult, fld, ev)
+                    self._flush(verb, toks, mult, fld, ev)
+                    verb = None
                 negs, hedge, mod_start = _modifier_state(mods) if mods else (0, 1.0, start)
                 verb = _Pending(entry, min(start, mod_start), end, end, negs, hedge)
                 if back is not None:
@@ -324,7 +330,7 @@ class RulesEngine:
                 self._cat_cues.clear()
             text = spelled.strip(_CUE_STRIP)
             made = self._cat_cues[ck] = tuple(
-                (cat, weight * mult, Cue(text, cat, NEUTRAL, round(weight * mult, 4)))
+                (cat, weight * mult, Cue(text, cat, NEUTRAL, round4(weight * mult)))
                 for cat, weight in entry.categories
             )
         raw = ev.raw
@@ -367,4 +373,4 @@ class RulesEngine:
         ev.seen.add(key)
         ev.sums[direction] += weight
         ev.full += weight / hedge
-        ev.cues.append(_cue(phrase, category, direction, round(weight, 4)))
+        ev.cues.append(_cue(phrase, category, direction, round4(weight)))
