@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP) $(NATIVE_STAMP)
 
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SRC)
-	$(BIN)/python setup.py --quiet build_ext --inplace
+	$(BIN)/python setup.py --quiet build_ext --inplace --force
 	@touch $(NATIVE_STAMP)
 
 native: $(NATIVE_STAMP)
