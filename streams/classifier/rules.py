@@ -347,7 +347,10 @@ class RulesEngine:
         obj = verb.obj or verb.back_obj
         if obj is not None:
             burden = obj.polarity == BURDEN
-            if gov.mode == "invert":
+            mode = gov.mode
+            if gov.level_mode is not None and _new_level(toks, verb.end):
+                mode = gov.level_mode  # "lifts its levy ... to 25 percent" raises it
+            if mode == "invert":
                 burden = not burden
             direction = ESCALATION if burden else DEESCALATION
             end = verb.obj_end if verb.obj is not None else verb.end
@@ -374,3 +377,24 @@ class RulesEngine:
         ev.sums[direction] += weight
         ev.full += weight / hedge
         ev.cues.append(_cue(phrase, category, direction, round4(weight)))
+
+
+#: How far after a governor a new level ("to 25 percent") still belongs to it.
+_LEVEL_SCOPE = 10
+
+
+def _new_level(toks: list[str], start: int) -> bool:
+    """True when "to <number> percent" follows ``start`` within the clause.
+
+    Why: "lift" means remove ("lifts the ban") unless a new level follows
+    ("lifts its levy on LNG to 25 percent"), when it means raise; governors
+    with ``to_level`` in the lexicon switch mode on this.
+    """
+    stop = min(len(toks) - 2, start + _LEVEL_SCOPE)
+    for i in range(start, stop):
+        tok = toks[i]
+        if tok == "to" and toks[i + 1][:1].isdigit() and toks[i + 2].startswith("percent"):
+            return True
+        if tok[-1:] in ".;:!?":
+            return False
+    return False

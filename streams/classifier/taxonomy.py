@@ -56,6 +56,7 @@ class Entry:
     polarity: int = 0  # BURDEN / RELIEF when it can be the object of a governor
     mode: str | None = None  # governor: "keep" or "invert" the object's polarity
     default: str = NEUTRAL  # governor's direction when it finds no object
+    level_mode: str | None = None  # mode when a new level follows ("lifts duties to 25 percent")
     gov_weight: float = 0.0
     negator: bool = False
     hedge: float = 1.0
@@ -168,7 +169,8 @@ class Taxonomy:
             direction = (ESCALATION if polarity == BURDEN else DEESCALATION) if weight else None
             add(phrase, polarity=polarity, direction=direction, weight=weight)
         for phrase, spec in raw["governors"].items():
-            if spec["mode"] not in ("keep", "invert") or spec["default"] not in DIRECTIONS:
+            if (spec["mode"] not in ("keep", "invert") or spec["default"] not in DIRECTIONS
+                    or spec.get("to_level", "keep") not in ("keep", "invert")):
                 raise TaxonomyError(f"bad governor spec for {phrase!r}: {spec}")
             add(
                 phrase,
@@ -176,6 +178,7 @@ class Taxonomy:
                 default=spec["default"],
                 gov_weight=float(spec["weight"]),
                 polarity=_POLARITY.get(spec.get("polarity", ""), 0),
+                level_mode=spec.get("to_level"),
             )
         for direction, cues in raw["direction"].items():
             if direction not in DIRECTIONS:

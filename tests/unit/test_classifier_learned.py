@@ -23,6 +23,7 @@ def test_weights_file_loads_and_names_its_outputs() -> None:
     raw = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
     assert raw["outputs"] == list(OUTPUTS)
     assert "test.jsonl" not in raw["trained_on"]
+    assert "test2.jsonl" not in raw["trained_on"]
     layer = load_weights()
     assert len(layer.names) == len(raw["weights"]) > 100
     assert layer.digest in CLASSIFIER_VERSION and get_engine("rules").version == CLASSIFIER_VERSION
