@@ -46,6 +46,19 @@ class NodePorts:
     controller: int
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (base64url of a UUID) that cannot be read as an option.
+
+    Why: one id in 64 starts with "-", and ``kafka-storage format --cluster-id
+    -Z21...`` then fails ("expected one argument"); Kafka's own
+    ``Uuid.randomUuid`` skips such ids the same way.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 class LocalCluster:
     """A set of local KRaft nodes sharing one cluster id.
 
@@ -166,7 +179,7 @@ class LocalCluster:
         id_file = self.run_dir / "cluster.id"
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if not id_file.exists():
-            id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            id_file.write_text(new_cluster_id())
         cluster_id = id_file.read_text().strip()
         for p in self.ports:
             ndir = self.node_dir(p.node_id)
