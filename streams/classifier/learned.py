@@ -179,6 +179,10 @@ class LearnedLayer:
         if len(self.bias) != len(OUTPUTS) or any(len(w) != len(OUTPUTS) for w in table.values()):
             raise TaxonomyError("every weight vector must have one entry per output")
         self.names: tuple[str, ...] = tuple(table)
+        # Text model (weights 2.x): the category outputs read the words only,
+        # idf-weighted and unit-normalised; rules.* features have idf 0.
+        idf_table: dict[str, float] = raw.get("idf", {})
+        self.idf: tuple[float, ...] = tuple(float(idf_table.get(n, 0.0)) for n in self.names)
         self.index: dict[str, int] = {f: i for i, f in enumerate(table)}
         self._bigrams: dict[str, dict[str, int]] = {}
         for i, name in enumerate(self.names):
@@ -270,15 +274,23 @@ class LearnedLayer:
         beta = self.category_rules_share
         columns = self.columns
         bias = self.bias
+        # Text model: words present (either field), idf-weighted, unit length;
+        # products idf·w summed in feature order, then divided by the norm.
+        idf = list(get(self.idf)) if get else []
+        if len(idx) == 2 and idx[0] == idx[1]:
+            idf[1] = 0.0  # the padding above must not count twice
+        norm = math.sqrt(sum([d * d for d in idf]))
         for k, cat in enumerate(CATEGORIES):
-            p = _sigmoid(bias[k] + sum(map(mul, vals, get(columns[k]))) if get else bias[k])
+            text = list(map(mul, idf, get(columns[k]))) if get else []
+            z = bias[k] + sum(text) / norm if norm else bias[k]
+            p = _sigmoid(z)
             if beta:
                 p = beta * sig.scores[cat] + (1.0 - beta) * p
             scores[cat] = round4(p)
             if scores[cat] >= 0.5:
                 chosen.append(cat)
-                if get:  # contributions recomputed only for assigned categories
-                    cues.extend(self._top(list(map(mul, vals, get(columns[k]))), idx, cat, NEUTRAL))
+                if norm:  # contributions recomputed only for assigned categories
+                    cues.extend(self._top([t / norm for t in text], idx, cat, NEUTRAL))
         if not chosen:
             return scores, (), 0.0, cues  # irrelevant news is neutral by definition
         contribs = [list(map(mul, vals, get(columns[k]))) if get else [] for k in _DIR_OUTPUTS]

@@ -22,7 +22,7 @@ sent to the reference path.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .learned import (
     CATEGORIES,
@@ -54,7 +54,9 @@ class FastScorer:
         cols = layer.columns
         if len(cols) != N_OUTPUTS:  # _decide keeps one local sum per output
             raise ValueError(f"the fast path expects {N_OUTPUTS} outputs, the weights have {len(cols)}")
-        ones: list[Row] = [tuple(col[i] for col in cols) for i in range(len(layer.names))]
+        # Each row: the feature's weight for every output, then its idf (0 for
+        # rules.* features), which the text model's category outputs use.
+        ones: list[Row] = [(*(col[i] for col in cols), layer.idf[i]) for i in range(len(layer.names))]
         self._r1 = ones
         # Dense (rules.*) features the weights know, in ``dense_features`` order.
         self._dense: list[tuple[int, int]] = [
@@ -84,10 +86,15 @@ class FastScorer:
             fields.append(found)
         return self.score(fields[0], fields[1], title_toks, body_toks, sig)
 
-    def score(self, title: dict[int, None], body: dict[int, None], title_toks: list[str],
+    def score(self, title: dict[Any, None], body: dict[Any, None], title_toks: list[str],
               body_toks: list[str], sig: Signals
               ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """Decide from the per-field feature indices (ordered sets, first mention first)."""
+        """Decide from the per-field feature indices (ordered sets, first mention first).
+
+        The indices are typed ``Any`` on purpose: compiled, an ``int`` key is
+        unboxed and boxed again (a new object above 256) at every membership
+        test and append; as objects they are passed along untouched.
+        """
         layer = self._layer
         dense_set = self._dense_set
         if not (dense_set.isdisjoint(title) and dense_set.isdisjoint(body)):
@@ -100,7 +107,7 @@ class FastScorer:
         r1 = self._r1
         rows: list[Row] = []
         vals: list[float] = []
-        idx: list[int] = []
+        idx: list[Any] = []
         for i in title:
             rows.append(r1[i])
             vals.append(3.0 if i in body else 2.0)
@@ -123,7 +130,7 @@ class FastScorer:
             idx.append(j)
         return self._decide(rows, vals, idx, sig)
 
-    def _decide(self, rows: list[Row], vals: list[float], idx: list[int], sig: Signals
+    def _decide(self, rows: list[Row], vals: list[float], idx: list[Any], sig: Signals
                 ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
         """``LearnedLayer.decide`` over the item's contribution rows (same arithmetic).
 
@@ -132,21 +139,26 @@ class FastScorer:
         reference path (CPython 3.11: plain left-to-right double addition).
         """
         layer = self._layer
-        # Eight running sums in locals (unboxed doubles once compiled); a list
-        # of sums would box a new float on every addition.
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+        # Running sums in locals (unboxed doubles once compiled); a list of
+        # sums would box a new float on every addition.  Category outputs are
+        # the text model's: idf·w over the words, and the squared norm; the
+        # direction outputs weigh each feature by its value.
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = nsq = 0.0
         for j in range(len(rows)):
             row = rows[j]
             v = vals[j]
-            s0 += v * row[0]
-            s1 += v * row[1]
-            s2 += v * row[2]
-            s3 += v * row[3]
-            s4 += v * row[4]
+            d = row[8]
+            s0 += d * row[0]
+            s1 += d * row[1]
+            s2 += d * row[2]
+            s3 += d * row[3]
+            s4 += d * row[4]
+            nsq += d * d
             s5 += v * row[5]
             s6 += v * row[6]
             s7 += v * row[7]
         sums = [s0, s1, s2, s3, s4, s5, s6, s7]
+        norm = math.sqrt(nsq)
         scores: dict[str, float] = {}
         chosen: list[str] = []
         cues: list[Cue] = []
@@ -154,7 +166,7 @@ class FastScorer:
         bias = layer.bias
         exp = math.exp
         for k, cat in enumerate(CATEGORIES):
-            z = bias[k] + sums[k]
+            z = bias[k] + sums[k] / norm if norm else bias[k]
             if z >= 0:  # _sigmoid inlined (same arithmetic)
                 p = 1.0 / (1.0 + exp(-z))
             else:
@@ -165,7 +177,8 @@ class FastScorer:
             score = scores[cat] = round4(p)
             if score >= 0.5:
                 chosen.append(cat)
-                cues.extend(self._top(rows, vals, k, idx, cat, NEUTRAL))
+                if norm:
+                    cues.extend(self._top(rows, vals, k, idx, cat, NEUTRAL, norm))
         if not chosen:
             return scores, (), 0.0, cues
         n = len(CATEGORIES)
@@ -184,8 +197,8 @@ class FastScorer:
             cues.extend(self._top(rows, vals, n + 1, idx, None, DEESCALATION))
         return scores, tuple(chosen), tension, cues
 
-    def _top(self, rows: list[Row], vals: list[float], k: int, idx: list[int], category: str | None,
-             direction: str) -> list[Cue]:
+    def _top(self, rows: list[Row], vals: list[float], k: int, idx: list[Any], category: str | None,
+             direction: str, norm: float = 0.0) -> list[Cue]:
         """``LearnedLayer._top`` for ``TOP_CUES`` = 2 in one pass over output ``k``, no sort.
 
         The two largest contributions (with multiplicity) are the first two of
@@ -194,11 +207,14 @@ class FastScorer:
         maximum takes its next occurrence), so the cues are identical.
         """
         if TOP_CUES != 2:  # specialised below; the reference handles any count
-            return self._layer._top([v * row[k] for v, row in zip(vals, rows)], idx, category, direction)
+            contrib = ([row[8] * row[k] / norm for row in rows] if norm
+                       else [v * row[k] for v, row in zip(vals, rows)])
+            return self._layer._top(contrib, idx, category, direction)
         j1 = j2 = -1
         v1 = v2 = 0.0
         for j in range(len(rows)):
-            v = vals[j] * rows[j][k]
+            row = rows[j]
+            v = row[8] * row[k] / norm if norm else vals[j] * row[k]
             if j1 < 0 or v > v1:
                 if j1 >= 0:
                     v2, j2 = v1, j1

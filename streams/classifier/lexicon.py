@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import TaxonomyError
 
@@ -95,8 +96,10 @@ Hit = tuple[int, "tuple[str, ...] | None"]
 #: What an annotator (the learned layer) says about a raw token: feature word,
 #: unigram index (-1: none), bigrams it starts ({next word: index}) or None.
 Annotation = tuple[str, int, "dict[str, int] | None"]
-#: ``tokens_annotated``'s memo entry: (hot info or None, *annotation).
-_Annotated = tuple["TokenInfo | None", str, int, "dict[str, int] | None"]
+#: ``tokens_annotated``'s memo entry: (hot info or None, *annotation).  The
+#: indices are ``Any``: compiled, an ``int`` would be unboxed here and boxed
+#: again (a new object above 256) for every ``found`` insertion.
+_Annotated = tuple["TokenInfo | None", str, Any, "dict[str, Any] | None"]
 
 
 class PhraseMatcher:
@@ -199,7 +202,7 @@ class PhraseMatcher:
         self._annotated.clear()
 
     def tokens_annotated(self, text: str, annotate: Callable[[str], Annotation],
-                         found: dict[int, None]) -> tuple[list[str], list[Hit]]:
+                         found: dict[Any, None]) -> tuple[list[str], list[Hit]]:
         """``tokens(text)`` and, in the same pass, the learned layer's feature indices.
 
         Why: the default engine needs both the lexicon hits and the learned
@@ -217,7 +220,7 @@ class PhraseMatcher:
         if len(self._known) >= _MAX_VOCAB or len(memo) >= _MAX_VOCAB:
             self._forget()  # never mid-text (matches() reads the vocabulary)
         hits: list[Hit] = []
-        follow: dict[str, int] | None = None
+        follow: dict[str, Any] | None = None
         for i, raw in enumerate(toks):
             rec = memo.get(raw)
             if rec is None:

@@ -19,6 +19,8 @@ one core.  The scoring model is described in docs/classifier.md; in short:
 
 from __future__ import annotations
 
+from typing import Any
+
 from .model import (
     DEESCALATION,
     ESCALATION,
@@ -115,8 +117,8 @@ class RulesEngine:
         matcher = self._tx.matcher
         annotate = self._annotate
         assert annotate is not None  # set whenever the learned layer is
-        found_t: dict[int, None] = {}
-        found_b: dict[int, None] = {}
+        found_t: dict[Any, None] = {}  # feature indices as objects (see lexicon._Annotated)
+        found_b: dict[Any, None] = {}
         if title:
             toks_t, hits = matcher.tokens_annotated(normalize(title), annotate, found_t)
             if hits:

@@ -26,12 +26,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "held-out": tuple(p.name for p in HELD_OUT_PATHS),
 }
 #: (part, target) pairs the default engine does not meet yet (docs/classifier.md).
-MISSES: frozenset[tuple[str, str]] = frozenset({
-    ("test", "irrelevant_fp"),  # 3 of 44
-    ("test2", "irrelevant_fp"),  # 4 of 46
-    ("test3", "irrelevant_fp"),  # 4 of 61
-    ("held-out", "irrelevant_fp"),  # 11 of 151
-})
+MISSES: frozenset[tuple[str, str]] = frozenset()  # none since weights 2.0.0
 TARGETS: dict[str, Callable[[Report], bool]] = {
     "macro_f1": lambda r: r.macro_f1 >= 0.90,
     "direction": lambda r: r.direction_accuracy >= 0.85,
