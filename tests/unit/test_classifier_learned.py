@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from streams.classifier import CATEGORIES, CLASSIFIER_VERSION, classify, get_engine
-from streams.classifier.corpus import CORPUS_DIR, load_items
+from streams.classifier.corpus import CORPUS_DIR, HELD_OUT_PATHS, load_items
 from streams.classifier.learned import CUE_PREFIX, OUTPUTS, WEIGHTS_FILE, load_weights
 from streams.classifier.rules import RulesEngine
 
@@ -22,8 +22,8 @@ def _dev_items():
 def test_weights_file_loads_and_names_its_outputs() -> None:
     raw = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
     assert raw["outputs"] == list(OUTPUTS)
-    assert "test.jsonl" not in raw["trained_on"]
-    assert "test2.jsonl" not in raw["trained_on"]
+    for held_out in HELD_OUT_PATHS:
+        assert held_out.name not in raw["trained_on"]
     layer = load_weights()
     assert len(layer.names) == len(raw["weights"]) > 100
     assert layer.digest in CLASSIFIER_VERSION and get_engine("rules").version == CLASSIFIER_VERSION
