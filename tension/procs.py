@@ -7,6 +7,7 @@ stop them; these helpers are the shared plumbing for that.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import time
@@ -76,11 +77,27 @@ def port_free(host: str, port: int) -> bool:
 
 
 def free_port_block(host: str = "127.0.0.1", span: int = 22) -> int:
-    """A base port such that base .. base+span-1 are all free (tests and benches use it)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind((host, 0))
-            base = s.getsockname()[1]
-        if base + span <= 65000 and all(port_free(host, p) for p in range(base, base + span)):
+    """A base port such that base .. base+span-1 are all free (tests and benches use it).
+
+    The block lies *below* the kernel's ephemeral range: a block taken from
+    inside it (what binding port 0 gives) can lose a port to any outgoing
+    connection made before the service binds — a Kafka client's, say — and
+    the service then fails with "address already in use" (seen in CI).
+    """
+    low, high = _ephemeral_range()
+    rng = random.SystemRandom()
+    candidates = (10_000, low - span) if low - span > 10_000 else (high + 1, 65_000 - span)
+    for _ in range(500):
+        base = rng.randrange(*candidates)
+        if all(port_free(host, p) for p in range(base, base + span)):
             return base
     raise RuntimeError("no free block of ports found")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral port range (Linux default 32768–60999)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999

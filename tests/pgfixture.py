@@ -12,11 +12,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+
+from tension.procs import free_port_block
 
 
 def pg_bin() -> Path | None:
@@ -29,9 +30,7 @@ def pg_bin() -> Path | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port_block(span=1)  # below the ephemeral range (see free_port_block)
 
 
 class ThrowawayPostgres:
