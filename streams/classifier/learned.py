@@ -73,6 +73,7 @@ class Signals(NamedTuple):
         return (self.esc - self.de) / (self.esc + self.de + self.neu + 0.6)
 
 
+DENSE_PREFIX = "rules."
 #: Names of the ``rules.*`` features, in the order ``dense_values`` returns them.
 DENSE_NAMES: tuple[str, ...] = (
     *(f"rules.score.{c}" for c in CATEGORIES), "rules.tension", "rules.esc", "rules.de",
@@ -121,6 +122,8 @@ def word(raw: str) -> str:
         w = clean_word(raw).strip(_EDGE)
         if w and (w[0].isdigit() or w[-1].isdigit()):
             w = "#"
+        elif w.startswith(DENSE_PREFIX):
+            w = ""  # a word spelled like a rules.* feature must not collide with it
         _WORDS[raw] = w
     return w
 
@@ -252,11 +255,10 @@ class LearnedLayer:
         """``decide(*encode(...))`` in one go, on the fast path (see ``learned_fast``)."""
         return self._fast.run(title_toks, body_toks, sig)
 
-    def run_found(self, title: dict[int, None], body: dict[int, None], title_toks: list[str],
-                  body_toks: list[str], sig: Signals
-                  ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """``run`` when the feature indices were already collected (the matcher's fused pass)."""
-        return self._fast.score(title, body, title_toks, body_toks, sig)
+    def run_found(self, found: dict[Any, Any], title_toks: list[str], body_toks: list[str],
+                  sig: Signals) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """``run`` when the feature values were already collected (the matcher's fused pass)."""
+        return self._fast.score(found, sig)
 
     def decide(self, idx: list[int], vals: list[float], sig: Signals
                ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:

@@ -14,9 +14,8 @@ ones, then the ``rules.*`` features); on CPython 3.11 that is plain
 left-to-right double addition.  This path forms the very same products and
 adds them in the very same order, so every logit — and hence every score,
 tension and cue — is bit-identical (a unit test compares the two paths).
-The one case where the orders could differ (a token spelled like a
-``rules.*`` feature name, whose value then merges with the dense one) is
-sent to the reference path.
+A token spelled like a ``rules.*`` feature name is no word at all
+(``learned.word``), so lexical and dense features never merge.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from .learned import (
     _cue,
     dense_values,
 )
+from .lexicon import FIELD_BODY, FIELD_BOTH, FIELD_TITLE
 from .model import round4
 
 if TYPE_CHECKING:
@@ -62,7 +62,6 @@ class FastScorer:
         self._dense: list[tuple[int, int]] = [
             (pos, layer.index[name]) for pos, name in enumerate(DENSE_NAMES) if name in layer.index
         ]
-        self._dense_set = frozenset(j for _, j in self._dense)
         self._cue_names = [CUE_PREFIX + name for name in layer.names]
 
     def run(self, title_toks: list[str], body_toks: list[str], sig: Signals
@@ -70,53 +69,47 @@ class FastScorer:
         """Same result as ``layer.decide(*layer.encode(...), sig)``, float for float."""
         layer = self._layer
         memo = layer._tokens
-        fields: list[dict[int, None]] = []
-        for toks in (title_toks, body_toks):
-            found: dict[int, None] = {}  # ordered set of feature indices
+        found: dict[Any, Any] = {}  # feature index → value, as ``tokens_annotated`` fills it
+        for toks, in_body in ((title_toks, False), (body_toks, True)):
             follow: dict[str, int] | None = None
             for raw in toks:
                 w, uni, nxt = memo.get(raw) or layer._token(raw)
-                if uni >= 0:
-                    found[uni] = None
                 if follow is not None:
                     bi = follow.get(w)
-                    if bi is not None:
-                        found[bi] = None
+                else:
+                    bi = None
+                for i in ((uni,) if bi is None else (uni, bi)):
+                    if i < 0:
+                        continue
+                    if not in_body:
+                        found[i] = FIELD_TITLE
+                    elif i not in found:
+                        found[i] = FIELD_BODY
+                    elif found[i] is FIELD_TITLE:
+                        found[i] = FIELD_BOTH
                 follow = nxt
-            fields.append(found)
-        return self.score(fields[0], fields[1], title_toks, body_toks, sig)
+        return self.score(found, sig)
 
-    def score(self, title: dict[Any, None], body: dict[Any, None], title_toks: list[str],
-              body_toks: list[str], sig: Signals
+    def score(self, found: dict[Any, Any], sig: Signals
               ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """Decide from the per-field feature indices (ordered sets, first mention first).
+        """Decide from the item's feature values (index → 2 title, 1 body, 3 both).
 
-        The indices are typed ``Any`` on purpose: compiled, an ``int`` key is
-        unboxed and boxed again (a new object above 256) at every membership
-        test and append; as objects they are passed along untouched.
+        ``found`` is in the reference's order: title features in order of
+        first mention, then body-only ones.  The indices are typed ``Any`` on
+        purpose: compiled, an ``int`` key is unboxed and boxed again (a new
+        object above 256) at every use; as objects they pass along untouched.
         """
-        layer = self._layer
-        dense_set = self._dense_set
-        if not (dense_set.isdisjoint(title) and dense_set.isdisjoint(body)):
-            ref_idx, ref_vals = layer.encode(title_toks, body_toks, sig)  # "rules.tension" as a word
-            return layer.decide(ref_idx, ref_vals, sig)
-        # Feature rows in the reference's order with their values: title
-        # features (2, or 3 when also in the body), then body-only ones (1),
-        # then the non-zero rules.* features.  ``value * weight`` is formed
-        # where it is summed, exactly the product the reference computes.
+        # Feature rows in the reference's order with their values, then the
+        # non-zero rules.* features.  ``value * weight`` is formed where it is
+        # summed, exactly the product the reference computes.
         r1 = self._r1
         rows: list[Row] = []
         vals: list[float] = []
         idx: list[Any] = []
-        for i in title:
+        for i, v in found.items():
             rows.append(r1[i])
-            vals.append(3.0 if i in body else 2.0)
+            vals.append(v)
             idx.append(i)
-        for i in body:
-            if i not in title:
-                rows.append(r1[i])
-                vals.append(1.0)
-                idx.append(i)
         values = dense_values(sig)
         for pos, j in self._dense:
             x = values[pos]

@@ -96,6 +96,12 @@ Hit = tuple[int, "tuple[str, ...] | None"]
 #: What an annotator (the learned layer) says about a raw token: feature word,
 #: unigram index (-1: none), bigrams it starts ({next word: index}) or None.
 Annotation = tuple[str, int, "dict[str, int] | None"]
+#: Feature values ``tokens_annotated`` records per index: a word seen in the
+#: title, in the body, in both (the learned layer's presence values).  Typed
+#: ``Any`` so that, compiled, storing one stores a reference, not a new float.
+FIELD_TITLE: Any = 2.0
+FIELD_BODY: Any = 1.0
+FIELD_BOTH: Any = 3.0
 #: ``tokens_annotated``'s memo entry: (hot info or None, *annotation).  The
 #: indices are ``Any``: compiled, an ``int`` would be unboxed here and boxed
 #: again (a new object above 256) for every ``found`` insertion.
@@ -202,15 +208,18 @@ class PhraseMatcher:
         self._annotated.clear()
 
     def tokens_annotated(self, text: str, annotate: Callable[[str], Annotation],
-                         found: dict[Any, None]) -> tuple[list[str], list[Hit]]:
+                         found: dict[Any, Any], in_body: bool = False
+                         ) -> tuple[list[str], list[Hit]]:
         """``tokens(text)`` and, in the same pass, the learned layer's feature indices.
 
         Why: the default engine needs both the lexicon hits and the learned
         layer's unigram/bigram indices of every token; one loop with one memo
         lookup per token replaces two.  ``annotate(raw)`` gives (feature word,
-        unigram index or -1, {next word: bigram index} or None); the indices
-        are added to ``found`` (an ordered set) exactly as
-        ``LearnedLayer.encode`` collects them for one field.
+        unigram index or -1, {next word: bigram index} or None).  The indices
+        go into ``found`` (index → value, insertion-ordered), shared by both
+        fields: the title marks ``FIELD_TITLE``; the body then adds new
+        indices as ``FIELD_BODY`` and turns title ones into ``FIELD_BOTH`` —
+        the order and values ``LearnedLayer.encode`` produces.
         """
         toks = text.split()
         memo = self._annotated
@@ -221,28 +230,53 @@ class PhraseMatcher:
             self._forget()  # never mid-text (matches() reads the vocabulary)
         hits: list[Hit] = []
         follow: dict[str, Any] | None = None
+        title_mark, body_mark, both_mark = FIELD_TITLE, FIELD_BODY, FIELD_BOTH
         for i, raw in enumerate(toks):
             rec = memo.get(raw)
             if rec is None:
-                w, uni, nxt = annotate(raw)
-                rec = memo[raw] = (self._hot_info(raw), w, uni, nxt)
-            info, w, uni, nxt = rec
+                rec = self._annotate_new(raw, annotate)
+            # Element by element, not ``a, b, c, d = rec``: compiled, the
+            # unpacking of a value read from a dict went through an iterator.
+            info = rec[0]
+            w = rec[1]
+            uni = rec[2]
+            nxt = rec[3]
             if info is not None:
-                starts, _, before, after = info
-                if before:
+                if info[2]:  # breaks before
                     hits.append((i, None))
-                if starts:
-                    hits.append((i, starts))
-                if after:
+                if info[0]:  # keys that start a phrase
+                    hits.append((i, info[0]))
+                if info[3]:  # breaks after
                     hits.append((i, None))
             if uni >= 0:
-                found[uni] = None
+                if not in_body:
+                    found[uni] = title_mark
+                else:
+                    seen = found.get(uni)
+                    if seen is None:
+                        found[uni] = body_mark
+                    elif seen is title_mark:
+                        found[uni] = both_mark
             if follow is not None:
                 bi = follow.get(w)
                 if bi is not None:
-                    found[bi] = None
+                    if not in_body:
+                        found[bi] = title_mark
+                    else:
+                        seen = found.get(bi)
+                        if seen is None:
+                            found[bi] = body_mark
+                        elif seen is title_mark:
+                            found[bi] = both_mark
             follow = nxt
         return toks, hits
+
+    def _annotate_new(self, raw: str, annotate: Callable[[str], Annotation]) -> _Annotated:
+        """Analyse and annotate a token not seen before, and memoise it."""
+        w, uni, nxt = annotate(raw)
+        rec: _Annotated = (self._hot_info(raw), w, uni, nxt)
+        self._annotated[raw] = rec
+        return rec
 
     def _hot_info(self, raw: str) -> TokenInfo | None:
         """What ``tokens`` records for a token: its analysis if it starts a phrase or breaks."""

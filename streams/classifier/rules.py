@@ -117,22 +117,21 @@ class RulesEngine:
         matcher = self._tx.matcher
         annotate = self._annotate
         assert annotate is not None  # set whenever the learned layer is
-        found_t: dict[Any, None] = {}  # feature indices as objects (see lexicon._Annotated)
-        found_b: dict[Any, None] = {}
+        found: dict[Any, Any] = {}  # feature index → value, both fields (see tokens_annotated)
         if title:
-            toks_t, hits = matcher.tokens_annotated(normalize(title), annotate, found_t)
+            toks_t, hits = matcher.tokens_annotated(normalize(title), annotate, found)
             if hits:
                 self._walk(toks_t, hits, self._p.title_weight, "t", ev)
         else:
             toks_t = _NO_TOKS
         if body:
-            toks_b, hits = matcher.tokens_annotated(normalize(body), annotate, found_b)
+            toks_b, hits = matcher.tokens_annotated(normalize(body), annotate, found, True)
             if hits:
                 self._walk(toks_b, hits, 1.0, "b", ev)
         else:
             toks_b = _NO_TOKS
         actors, sig = self._signals(ev, title, body)
-        l_scores, l_chosen, tension, l_cues = learned.run_found(found_t, found_b, toks_t, toks_b, sig)
+        l_scores, l_chosen, tension, l_cues = learned.run_found(found, toks_t, toks_b, sig)
         cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
         return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
 
