@@ -18,7 +18,7 @@ a word matches a space/hyphen or nothing ("rare-earth" = "rare earth" =
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,19 +294,23 @@ class PhraseMatcher:
         return None
 
     def matches(self, toks: list[str], hits: list[Hit]
-                ) -> Iterator[tuple[int, int, tuple[str, ...] | None]]:
-        """Yield (first token, end token, phrases) left to right; phrases None = break.
+                ) -> list[tuple[int, int, tuple[str, ...] | None]]:
+        """(first token, end token, phrases) left to right; phrases None = break.
+
+        A list rather than a generator: compiled, every resumption of a
+        generator costs more than appending the tuple it would yield.
 
         At each position the longest phrase wins; every phrase matching that
         same span is reported, so their effects can be merged.
         """
+        out: list[tuple[int, int, tuple[str, ...] | None]] = []
         root = self._root.children
         vocab = self._vocab
         n_toks = len(toks)
         covered = -1  # tokens before this index belong to an earlier phrase
         for i, keys in hits:
             if keys is None:
-                yield i, i, None
+                out.append((i, i, None))
                 continue
             if i < covered:
                 continue
@@ -343,7 +347,7 @@ class PhraseMatcher:
                 if not ambiguous:
                     if best_len:
                         covered = i + best_len
-                        yield i, covered, best
+                        out.append((i, covered, best))
                     continue
             best_len = 0
             best = ()
@@ -379,4 +383,5 @@ class PhraseMatcher:
                 j += 1
             if best_len:
                 covered = i + best_len
-                yield i, covered, best
+                out.append((i, covered, best))
+        return out
