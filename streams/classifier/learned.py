@@ -322,11 +322,8 @@ class LearnedLayer:
                 break
             j = contrib.index(value, prev_j + 1) if value == prev_v else contrib.index(value)
             prev_j, prev_v = j, value
-            out.append(_cue(CUE_PREFIX + names[idx[j]], category, direction, round4(value)))
+            out.append(intern_cue(CUE_PREFIX + names[idx[j]], category, direction, round4(value)))
         return out
-
-
-_cue = intern_cue
 
 
 def _sigmoid(z: float) -> float:

@@ -33,11 +33,10 @@ from .learned import (
     TOP_CUES,
     Cue,
     Signals,
-    _cue,
     dense_values,
 )
 from .lexicon import FIELD_BODY, FIELD_BOTH, FIELD_TITLE
-from .model import round4
+from .model import intern_cue, round4
 
 if TYPE_CHECKING:
     from .learned import LearnedLayer
@@ -157,13 +156,12 @@ class FastScorer:
         cues: list[Cue] = []
         beta = layer.category_rules_share
         bias = layer.bias
-        exp = math.exp
         for k, cat in enumerate(CATEGORIES):
             z = bias[k] + sums[k] / norm if norm else bias[k]
             if z >= 0:  # _sigmoid inlined (same arithmetic)
-                p = 1.0 / (1.0 + exp(-z))
+                p = 1.0 / (1.0 + math.exp(-z))
             else:
-                ez = exp(z)
+                ez = math.exp(z)
                 p = ez / (1.0 + ez)
             if beta:
                 p = beta * sig.scores[cat] + (1.0 - beta) * p
@@ -177,7 +175,7 @@ class FastScorer:
         n = len(CATEGORIES)
         zs = [bias[n] + sums[n], bias[n + 1] + sums[n + 1], bias[n + 2] + sums[n + 2]]
         top = max(zs)
-        e = [exp(v - top) for v in zs]
+        e = [math.exp(v - top) for v in zs]
         tension = (e[0] - e[1]) / (e[0] + e[1] + e[2])
         alpha = layer.tension_rules_share
         if alpha:
@@ -217,7 +215,7 @@ class FastScorer:
         if j1 < 0 or v1 <= 0:
             return []
         names = self._cue_names
-        out = [_cue(names[idx[j1]], category, direction, round4(v1))]
+        out = [intern_cue(names[idx[j1]], category, direction, round4(v1))]
         if j2 >= 0 and v2 > 0:
-            out.append(_cue(names[idx[j2]], category, direction, round4(v2)))
+            out.append(intern_cue(names[idx[j2]], category, direction, round4(v2)))
         return out

@@ -28,6 +28,7 @@ from .model import (
     Classification,
     Cue,
     clamp_unit,
+    intern_cue,
     round4,
 )
 from .lexicon import Hit, normalize
@@ -40,7 +41,6 @@ from .evidence import (
     _NO_TOKS,
     NEGATED_NOUN_WEIGHT,
     _category_of,
-    _cue,
     _Evidence,
     _hedge_ratio,
     _modifier_state,
@@ -270,7 +270,7 @@ class RulesEngine:
                 ev.actors.extend(entry.actors)
             if entry.frame < ev.frame[fld]:
                 ev.frame[fld] = entry.frame
-                cues.append(_cue(_span(toks, start, end), None, NEUTRAL, round4(1.0 - entry.frame)))
+                cues.append(intern_cue(_span(toks, start, end), None, NEUTRAL, round4(1.0 - entry.frame)))
             if entry.negator or entry.hedge < 1.0:
                 mods.append((end, entry, start))
             polarity = entry.polarity
@@ -377,7 +377,7 @@ class RulesEngine:
         ev.seen.add(key)
         ev.sums[direction] += weight
         ev.full += weight / hedge
-        ev.cues.append(_cue(phrase, category, direction, round4(weight)))
+        ev.cues.append(intern_cue(phrase, category, direction, round4(weight)))
 
 
 #: How far after a governor a new level ("to 25 percent") still belongs to it.
