@@ -108,6 +108,19 @@ FIELD_BOTH: Any = 3.0
 _Annotated = tuple["TokenInfo | None", str, Any, "dict[str, Any] | None"]
 
 
+def _mark_body(found: dict[Any, Any], index: Any, title: Any, body: Any, both: Any) -> None:
+    """A feature seen in the body: new ones are body-only, title ones become both.
+
+    The marks come as arguments: compiled, reading the module's ``Any``
+    globals here would cost a dictionary lookup per call.
+    """
+    seen = found.get(index)
+    if seen is None:
+        found[index] = body
+    elif seen is title:
+        found[index] = both
+
+
 class PhraseMatcher:
     """Finds lexicon phrases (longest first) in a normalised text.
 
@@ -249,25 +262,17 @@ class PhraseMatcher:
                 if info[3]:  # breaks after
                     hits.append((i, None))
             if uni >= 0:
-                if not in_body:
-                    found[uni] = title_mark
+                if in_body:
+                    _mark_body(found, uni, title_mark, body_mark, both_mark)
                 else:
-                    seen = found.get(uni)
-                    if seen is None:
-                        found[uni] = body_mark
-                    elif seen is title_mark:
-                        found[uni] = both_mark
+                    found[uni] = title_mark
             if follow is not None:
                 bi = follow.get(w)
                 if bi is not None:
-                    if not in_body:
-                        found[bi] = title_mark
+                    if in_body:
+                        _mark_body(found, bi, title_mark, body_mark, both_mark)
                     else:
-                        seen = found.get(bi)
-                        if seen is None:
-                            found[bi] = body_mark
-                        elif seen is title_mark:
-                            found[bi] = both_mark
+                        found[bi] = title_mark
             follow = nxt
         return toks, hits
 
