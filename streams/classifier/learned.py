@@ -301,19 +301,30 @@ class LearnedLayer:
             return scores, (), 0.0, cues  # irrelevant news is neutral by definition
         contribs = [list(map(mul, vals, get(columns[k]))) if get else [] for k in _DIR_OUTPUTS]
         z = [bias[k] + sum(c) for k, c in zip(_DIR_OUTPUTS, contribs)]
-        top = max(z)
-        e = [math.exp(v - top) for v in z]
-        tension = (e[0] - e[1]) / (e[0] + e[1] + e[2])
-        alpha = self.tension_rules_share
-        if alpha:
-            tension = alpha * sig.rules_tension() + (1.0 - alpha) * tension
-        if self.hedge_share and sig.hedge < 1.0:
-            tension *= 1.0 - self.hedge_share * (1.0 - sig.hedge)
+        tension = self.tension_of(z[0], z[1], z[2], sig)
         if tension > 0:
             cues.extend(self._top(contribs[0], idx, None, ESCALATION))
         elif tension < 0:
             cues.extend(self._top(contribs[1], idx, None, DEESCALATION))
         return scores, tuple(chosen), tension, cues
+
+    def tension_of(self, z_esc: float, z_de: float, z_neu: float, sig: Signals) -> float:
+        """Tension from the direction logits: P(esc) − P(de-esc), blended and hedged.
+
+        Shared by the reference and the fast path, so both do this arithmetic
+        the same way.
+        """
+        top = max(z_esc, z_de, z_neu)
+        e_esc = math.exp(z_esc - top)
+        e_de = math.exp(z_de - top)
+        e_neu = math.exp(z_neu - top)
+        tension = (e_esc - e_de) / (e_esc + e_de + e_neu)
+        alpha = self.tension_rules_share
+        if alpha:
+            tension = alpha * sig.rules_tension() + (1.0 - alpha) * tension
+        if self.hedge_share and sig.hedge < 1.0:
+            tension *= 1.0 - self.hedge_share * (1.0 - sig.hedge)
+        return tension
 
     def _top(self, contrib: list[float], idx: list[int], category: str | None,
              direction: str) -> list[Cue]:

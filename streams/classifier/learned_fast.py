@@ -149,7 +149,7 @@ class FastScorer:
             s5 += v * row[5]
             s6 += v * row[6]
             s7 += v * row[7]
-        sums = [s0, s1, s2, s3, s4, s5, s6, s7]
+        cat_sums = [s0, s1, s2, s3, s4]
         norm = math.sqrt(nsq)
         scores: dict[str, float] = {}
         chosen: list[str] = []
@@ -157,7 +157,7 @@ class FastScorer:
         beta = layer.category_rules_share
         bias = layer.bias
         for k, cat in enumerate(CATEGORIES):
-            z = bias[k] + sums[k] / norm if norm else bias[k]
+            z = bias[k] + cat_sums[k] / norm if norm else bias[k]
             if z >= 0:  # _sigmoid inlined (same arithmetic)
                 p = 1.0 / (1.0 + math.exp(-z))
             else:
@@ -173,15 +173,7 @@ class FastScorer:
         if not chosen:
             return scores, (), 0.0, cues
         n = len(CATEGORIES)
-        zs = [bias[n] + sums[n], bias[n + 1] + sums[n + 1], bias[n + 2] + sums[n + 2]]
-        top = max(zs)
-        e = [math.exp(v - top) for v in zs]
-        tension = (e[0] - e[1]) / (e[0] + e[1] + e[2])
-        alpha = layer.tension_rules_share
-        if alpha:
-            tension = alpha * sig.rules_tension() + (1.0 - alpha) * tension
-        if layer.hedge_share and sig.hedge < 1.0:
-            tension *= 1.0 - layer.hedge_share * (1.0 - sig.hedge)
+        tension = layer.tension_of(bias[n] + s5, bias[n + 1] + s6, bias[n + 2] + s7, sig)
         if tension > 0:
             cues.extend(self._top(rows, vals, n, idx, None, ESCALATION))
         elif tension < 0:

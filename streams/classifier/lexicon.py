@@ -108,6 +108,16 @@ FIELD_BOTH: Any = 3.0
 _Annotated = tuple["TokenInfo | None", str, Any, "dict[str, Any] | None"]
 
 
+def _add_hits(hits: list[Hit], i: int, info: TokenInfo) -> None:
+    """Record token ``i``'s clause break before, phrase start keys, break after."""
+    if info[2]:
+        hits.append((i, None))
+    if info[0]:
+        hits.append((i, info[0]))
+    if info[3]:
+        hits.append((i, None))
+
+
 def _mark_body(found: dict[Any, Any], index: Any, title: Any, body: Any, both: Any) -> None:
     """A feature seen in the body: new ones are body-only, title ones become both.
 
@@ -190,27 +200,11 @@ class PhraseMatcher:
         hits: list[Hit] = []
         for i, raw in enumerate(toks):
             if raw in hot:
-                starts, _, before, after = hot[raw]
-                if before:
-                    hits.append((i, None))
-                if starts:
-                    hits.append((i, starts))
-                if after:
-                    hits.append((i, None))
+                _add_hits(hits, i, hot[raw])
             elif raw not in known:
-                known.add(raw)
-                info = self._analyse(raw)
-                if info[1] or info[2] or info[3]:
-                    self._vocab[raw] = info
-                if info[0] or info[2] or info[3]:
-                    hot[raw] = info
-                    starts, _, before, after = info
-                    if before:
-                        hits.append((i, None))
-                    if starts:
-                        hits.append((i, starts))
-                    if after:
-                        hits.append((i, None))
+                info = self._hot_info(raw)
+                if info is not None:
+                    _add_hits(hits, i, info)
         return toks, hits
 
     def _forget(self) -> None:
@@ -255,12 +249,7 @@ class PhraseMatcher:
             uni = rec[2]
             nxt = rec[3]
             if info is not None:
-                if info[2]:  # breaks before
-                    hits.append((i, None))
-                if info[0]:  # keys that start a phrase
-                    hits.append((i, info[0]))
-                if info[3]:  # breaks after
-                    hits.append((i, None))
+                _add_hits(hits, i, info)
             if uni >= 0:
                 if in_body:
                     _mark_body(found, uni, title_mark, body_mark, both_mark)
