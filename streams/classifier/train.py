@@ -4,6 +4,12 @@ Run: ``python -m streams.classifier.train`` (needs the ``ml`` extra), or with
 ``--cv`` to print k-fold cross-validation figures on the development data for
 every configuration of the grid and every engine.
 
+``--check`` retrains into memory and compares the bytes with the shipped file
+(``make weights-check``): it fails on stale weights and on a hand-edited file.
+A full retrain takes minutes, so it is an explicit command, not part of
+``make test``; the unit tests train on a small ``--subset`` instead and check
+the file's ``checksum`` field, which any hand edit breaks.
+
 Why a script and a shipped file: the default engine must not need
 scikit-learn, must not retrain at start-up, and must give the Faust agent and
 ``tension classify`` bit-identical results.  Training is deterministic (fixed
@@ -11,7 +17,7 @@ file order, sorted features, lbfgs, no random state involved) so anyone can
 re-run it and get the same bytes.
 
 Only development data is read: ``seeds/corpus/dev.jsonl`` to ``dev5.jsonl``.
-The held-out ``test.jsonl`` and ``test2.jsonl`` are refused outright.
+Every held-out file (``corpus.HELD_OUT_PATHS``) is refused outright.
 """
 
 from __future__ import annotations
@@ -63,6 +69,49 @@ def training_items(corpus_dir: Path = CORPUS_DIR) -> tuple[list[Item], str]:
         h.update(name.encode() + b"\0" + path.read_bytes())
         items.extend(load_items(path))
     return items, h.hexdigest()
+
+
+def subset(items: list[Item], n: int | None) -> list[Item]:
+    """``n`` items evenly spaced over the fixed training order (every file represented); all if None."""
+    if n is None or n >= len(items):
+        return items
+    if n < 1:
+        raise ValueError("a training subset needs at least one item")
+    return [items[(i * len(items)) // n] for i in range(n)]
+
+
+def checksum(weights: dict[str, Any]) -> str:
+    """SHA-256 of the weights file's content without its own ``checksum`` field."""
+    body = {k: v for k, v in weights.items() if k != "checksum"}
+    return hashlib.sha256(_dump(body).encode()).hexdigest()
+
+
+def _dump(weights: dict[str, Any]) -> str:
+    return json.dumps(weights, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def render(weights: dict[str, Any]) -> str:
+    """The exact text of a weights file: canonical JSON with its checksum, newline-terminated."""
+    return _dump({**weights, "checksum": checksum(weights)}) + "\n"
+
+
+def compare(want: str, got: str) -> list[str]:
+    """Human-readable differences between two weights files' texts (empty when byte-identical)."""
+    if want == got:
+        return []
+    try:
+        a, b = json.loads(want), json.loads(got)
+    except json.JSONDecodeError as exc:
+        return [f"not valid JSON: {exc}"]
+    diffs = [f"field {k!r} differs" for k in sorted(set(a) | set(b))
+             if k not in ("weights", "checksum") and a.get(k) != b.get(k)]
+    wa, wb = a.get("weights", {}), b.get("weights", {})
+    changed = [n for n in sorted(set(wa) | set(wb)) if wa.get(n) != wb.get(n)]
+    if changed:
+        diffs.append(f"{len(changed)} weight row(s) differ, e.g. {changed[:5]}")
+    if a.get("checksum") != checksum(a):
+        diffs.append("the file's checksum does not match its content (edited by hand?)")
+    return diffs or ["the texts differ (formatting or key order)"]
 
 
 def _prune(feats: Sequence[dict[str, float]], min_df: int) -> set[str]:
@@ -246,8 +295,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cv", action="store_true", help="cross-validate the grid (no file written)")
     parser.add_argument("--cv-engines", action="store_true",
                         help="cross-validate lexicon, rules (fused), ml and hybrid with CONFIG")
+    parser.add_argument("--subset", type=int, default=None, metavar="N",
+                        help="train on N evenly spaced development items (quick determinism checks)")
+    parser.add_argument("--check", type=Path, nargs="?", const=Path(__file__).with_name(WEIGHTS_FILE),
+                        default=None, metavar="FILE",
+                        help="retrain and compare with FILE (default: the shipped weights); exit 1 if they differ")
     args = parser.parse_args(argv)
     items, digest = training_items()
+    if args.subset is not None:
+        items = subset(items, args.subset)
+        digest = hashlib.sha256(f"{digest}:subset={args.subset}".encode()).hexdigest()
     lexicon = RulesEngine()
     feats = [lexicon.features(it.title, it.body) for it in items]
     if args.cv:
@@ -268,9 +325,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report("ml CV", items, ml_p)
         _report("hybrid CV", items, hy_p)
         return 0
-    raw = fit(feats, items, CONFIG, digest)
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    text = render(fit(feats, items, CONFIG, digest))
+    if args.check is not None:
+        try:
+            shipped = args.check.read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"weights check: cannot read {args.check}: {exc}", file=sys.stderr)
+            return 1
+        diffs = compare(shipped, text)
+        for line in diffs:
+            print(f"weights check: {args.check}: {line}", file=sys.stderr)
+        if diffs:
+            print("weights check FAILED: the file is not what training produces; "
+                  "re-run `python -m streams.classifier.train` (never edit it by hand)", file=sys.stderr)
+            return 1
+        print(f"weights check passed: {args.check} equals a retrain on {len(items)} items")
+        return 0
+    args.out.write_text(text, encoding="utf-8")
+    raw = json.loads(text)
     print(f"wrote {args.out} ({len(raw['weights'])} features, {len(items)} items, digest {raw['digest']})")
     return 0
 

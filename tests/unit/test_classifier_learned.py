@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,13 +46,74 @@ def test_run_time_encoding_matches_training_features() -> None:
         assert dict(zip(idx, vals)) == want, it.id
 
 
-def test_training_is_deterministic(tmp_path: Path) -> None:
+#: Small enough to train in seconds on a busy 2-core machine, large enough to touch every file
+#: and every category; the full retrain is `make weights-check` (docs/classifier.md).
+SUBSET = 60
+
+
+@pytest.fixture(scope="module")
+def subset_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Weights trained in this process on the fixed subset (sklearn is imported once per run)."""
     pytest.importorskip("sklearn")
     from streams.classifier import train
 
-    out = tmp_path / "w.json"
-    assert train.main(["--out", str(out)]) == 0
-    assert out.read_bytes() == WEIGHTS_PATH.read_bytes(), "shipped weights are stale: re-run train"
+    out = tmp_path_factory.mktemp("weights") / "w.json"
+    assert train.main(["--subset", str(SUBSET), "--out", str(out)]) == 0
+    return out
+
+
+def test_training_is_deterministic_across_processes(subset_weights: Path) -> None:
+    """A fresh interpreter with another hash seed retrains the same bytes (`--check` passes)."""
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}  # this process's seed is random: set order must not leak
+    proc = subprocess.run([sys.executable, "-m", "streams.classifier.train", "--subset", str(SUBSET),
+                           "--check", str(subset_weights)], capture_output=True, text=True, env=env,
+                          cwd=WEIGHTS_PATH.parents[2], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    raw = json.loads(subset_weights.read_text(encoding="utf-8"))
+    assert raw["n_items"] == SUBSET and raw["checksum"] and raw["weights"]
+
+
+def test_weights_check_fails_on_a_hand_edit(subset_weights: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from streams.classifier import train
+
+    raw = json.loads(subset_weights.read_text(encoding="utf-8"))
+    name = sorted(raw["weights"])[len(raw["weights"]) // 2]
+    raw["weights"][name][0] += 0.001  # one weight nudged by hand, file re-serialised canonically
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(raw, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
+    assert train.main(["--subset", str(SUBSET), "--check", str(edited)]) == 1
+    err = capsys.readouterr().err
+    assert "weight row(s) differ" in err and "checksum" in err and name in err and "FAILED" in err
+
+
+@pytest.mark.parametrize("edit", ["weight", "bias", "whitespace"])
+def test_shipped_weights_carry_a_matching_checksum(edit: str) -> None:
+    """Any hand edit of the shipped file breaks its checksum; only a retrain writes a valid one."""
+    from streams.classifier import train
+
+    text = WEIGHTS_PATH.read_text(encoding="utf-8")
+    raw = json.loads(text)
+    assert raw["checksum"] == train.checksum(raw) and train.render(raw) == text
+    if edit == "weight":
+        name = next(iter(sorted(raw["weights"])))
+        raw["weights"][name] = [w + 0.5 for w in raw["weights"][name]]
+        assert train.checksum(raw) != raw["checksum"]
+    elif edit == "bias":
+        raw["bias"][0] += 1e-5
+        assert train.checksum(raw) != raw["checksum"]
+    else:
+        assert train.compare(text, text.replace(",", ", ", 1)) != []
+
+
+def test_subset_is_spread_over_every_training_file() -> None:
+    from streams.classifier import train
+
+    items, _ = train.training_items()
+    picked = train.subset(items, SUBSET)
+    assert len(picked) == SUBSET and len({it.id for it in picked}) == SUBSET
+    assert {it.id.split("-")[0] for it in picked} == {name.split(".")[0] for name in train.TRAIN_FILES}
+    assert train.subset(items, None) == items
 
 
 def test_training_never_reads_the_held_out_part() -> None:
