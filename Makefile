@@ -9,14 +9,17 @@ STAMP  := $(VENV)/.installed-stamp
 # whenever one of their sources changes, so a stale build never shadows them.
 NATIVE_SRC   := $(wildcard streams/classifier/*.py) setup.py
 NATIVE_STAMP := $(VENV)/.native-stamp
-PYTEST_ARGS ?=
+# --durations: every CI log shows the slowest tests (the budgets: unit <= 30 s, integration <= 90 s).
+PYTEST_ARGS ?= --durations=15
 
-.PHONY: help setup native demo demo-keep test test-unit test-integration bench kafka-up kafka-down clean
+.PHONY: help setup native demo demo-keep test test-unit test-integration bench quality weights-check kafka-up kafka-down clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded default (local Kafka + SQLite)"
 	@echo "make test    install everything and run the whole test suite"
 	@echo "make bench   run the benchmarks in bench/"
+	@echo "make quality          score the held-out corpus parts (a report, never a test)"
+	@echo "make weights-check    retrain the learned layer and fail unless the shipped weights equal it"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -54,6 +57,13 @@ bench: setup
 	$(BIN)/tension kafka up
 	@status=0; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || status=1; done; \
 	$(BIN)/tension kafka down; exit $$status
+
+# Reports and slow checks that are deliberately not part of `make test` (docs/classifier.md).
+quality: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python bench/quality.py
+
+weights-check: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python -m streams.classifier.train --check
 
 kafka-up: setup
 	$(BIN)/tension kafka up

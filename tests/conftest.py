@@ -24,6 +24,37 @@ from tension.settings import PROJECT_ROOT, LocalKafkaSettings
 log = logging.getLogger(__name__)
 
 
+#: Wall-clock budget of one test by folder on a shared 2-core CI machine (DEVELOPERS' guide): a test
+#: over it is listed at the end of every run; pytest-timeout stops a unit test at twice its budget
+#: and anything else at the global 120 s (pyproject.toml).
+BUDGET_S = {"unit": 30.0, "integration": 90.0}
+_over_budget: list[tuple[str, float, float]] = []
+
+
+def _kind(nodeid: str) -> str:
+    return "unit" if nodeid.startswith("tests/unit/") else "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _kind(item.nodeid) == "unit" and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(2 * BUDGET_S["unit"]))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.duration > BUDGET_S[_kind(report.nodeid)]:
+        _over_budget.append((report.nodeid, report.duration, BUDGET_S[_kind(report.nodeid)]))
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    write = terminalreporter.write_line  # type: ignore[attr-defined]
+    if not _over_budget:
+        write(f"test budgets: every test within its budget (unit {BUDGET_S['unit']:.0f} s, "
+              f"integration {BUDGET_S['integration']:.0f} s)")
+    for nodeid, took, budget in _over_budget:
+        write(f"test budgets: OVER {nodeid} took {took:.1f} s (budget {budget:.0f} s)")
+
+
 @dataclass
 class KafkaEndpoint:
     bootstrap: str
