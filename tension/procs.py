@@ -76,6 +76,15 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def listening(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """Does something accept TCP connections on host:port now? (a cheap probe before a client)"""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 def free_port_block(host: str = "127.0.0.1", span: int = 22) -> int:
     """A base port such that base .. base+span-1 are all free (tests and benches use it).
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tension.localkafka.assemble import KafkaDistribution, require_java
 from tension.localkafka.exceptions import BrokerStartError, LocalKafkaError, PortInUseError
-from tension.procs import alive, cmdline_has, port_free, read_pid, send, terminate
+from tension.procs import alive, cmdline_has, listening, port_free, read_pid, send, terminate
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +220,16 @@ class LocalCluster:
             dead = [p.node_id for p in self.ports if not alive(read_pid(self.pid_file(p.node_id)) or -1)]
             if dead:
                 self._fail(f"Kafka node {dead[0]} exited during start-up", dead[0])
+            # Probe the sockets first: a client with no listener blocks for ~30 s bootstrapping,
+            # which would hide a node's exit and overrun the deadline.
+            if not all(listening(self.host, p.client) for p in self.ports):
+                last_error = LocalKafkaError("a node's client port is not listening yet")
+                time.sleep(0.3)
+                continue
             try:
-                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+                remaining_ms = max(500, int((deadline - time.monotonic()) * 1000))
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                         request_timeout_ms=min(3000, remaining_ms))
                 try:
                     brokers = admin.describe_cluster()["brokers"]
                 finally:

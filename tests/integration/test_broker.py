@@ -87,10 +87,13 @@ def test_failed_start_shows_log_tail(kafka: KafkaEndpoint, tmp_path: Path) -> No
     from tension.procs import free_port_block
 
     base = free_port_block()
-    bad = LocalCluster(kafka.cluster.dist, tmp_path / "bad", port=base, controller_port=base + 1, heap="1k")
+    # An invalid heap size makes the JVM exit at once (a tiny one sometimes kept it alive, GC-bound,
+    # until the deadline): the start must notice the exit, not wait out its timeout.
+    bad = LocalCluster(kafka.cluster.dist, tmp_path / "bad", port=base, controller_port=base + 1,
+                       heap="bogus")
     with pytest.raises(BrokerStartError) as err:
-        bad.start(timeout_s=30)
-    assert "last lines of" in str(err.value)
+        bad.start(timeout_s=60)
+    assert "exited during start-up" in str(err.value) and "last lines of" in str(err.value)
     assert bad.running_pids() == {}
 
 
