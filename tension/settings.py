@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +56,7 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(default=3, ge=1, description="partitions of the product topics")
     replication: int = Field(default=1, ge=1, description="replication factor of the product topics")
     client_id: str = Field(default="tension-stream", description="Kafka client id prefix")
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="commands fail (exit 2) when no bootstrap server accepts a connection within this")
 
 
 class StreamSettings(BaseModel):
@@ -167,6 +168,19 @@ class Settings(BaseSettings):
     @property
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or self.kafka.bootstrap
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the environment variable(s) whose value did not validate, never the value.
+
+    Values are left out because a mistyped secret must not end up in a terminal log.
+    """
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if not isinstance(x, int)]
+        var = "TENSION_" + "__".join(part.upper() for part in loc) if loc else "TENSION_*"
+        parts.append(f"{var}: {err.get('msg', 'invalid value')}")
+    return "; ".join(parts) or str(exc).splitlines()[0]
 
 
 def load_settings(**overrides: object) -> Settings:

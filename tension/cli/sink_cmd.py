@@ -15,6 +15,7 @@ import typer
 
 from connectors.sinks.base import Sink, SinkRunner
 from tension.cli import configure_logging
+from tension.preflight import require_kafka
 from tension.settings import Settings, load_settings
 
 app = typer.Typer(help="Sink connectors: Kafka topics → stores (each its own consumer group).",
@@ -26,6 +27,7 @@ GROUP_HELP = "Consumer group (default: <TENSION_SINK__GROUP_PREFIX>-<store>)"
 
 def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = None) -> None:
     """Run `sink` until SIGTERM/SIGINT; offsets committed only after the store commits."""
+    require_kafka(s.bootstrap, s.kafka.connect_timeout_s)
     runner = SinkRunner(
         sink, bootstrap=s.bootstrap,
         topics={s.topics.classified: "item", s.topics.index: "index", s.topics.alerts: "alert"},
