@@ -83,6 +83,9 @@ def read_feed(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterato
         yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {exc}",
                      error_class=type(exc).__name__ if exc else "FeedParseError")
         return
+    if not feed.entries:  # like an empty JSONL or CSV file: said, not silently skipped
+        yield reject(rejects.PARSE, ref, data, "empty input: the feed has no entries", error_class="EmptyInputError")
+        return
     if feed.get("bozo"):
         log.warning("%s is not well-formed (%s); keeping the %d entries feedparser recovered",
                     ref, feed.get("bozo_exception"), len(feed.entries))
