@@ -11,7 +11,7 @@ NATIVE_SRC   := $(wildcard streams/classifier/*.py) setup.py
 NATIVE_STAMP := $(VENV)/.native-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup native demo demo-keep test test-unit test-integration bench kafka-up kafka-down clean
+.PHONY: help setup native demo demo-keep test test-unit test-integration bench fuzz kafka-up kafka-down clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded default (local Kafka + SQLite)"
@@ -54,6 +54,11 @@ bench: setup
 	$(BIN)/tension kafka up
 	@status=0; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || status=1; done; \
 	$(BIN)/tension kafka down; exit $$status
+
+# Long fuzzing of the producer's readers and the Avro decode path (make test runs the same targets briefly).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python bench/fuzz.py --examples $(FUZZ_EXAMPLES)
 
 kafka-up: setup
 	$(BIN)/tension kafka up
