@@ -31,6 +31,7 @@ BACKENDS = ("auto", "confluent", "kafka-python")
 #: librdkafka's default message.max.bytes; below the broker's default max.message.bytes (1048588)
 DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
 CLOSE_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 15.0  # how long the start waits for a first broker before giving up (exit 2)
 
 
 class Producer(Protocol):
@@ -64,7 +65,8 @@ class ConfluentProducer:
     backend = "confluent"
 
     def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from confluent_kafka import Producer as _Producer
 
         self._producer = _Producer({
@@ -79,7 +81,7 @@ class ConfluentProducer:
         }, logger=logging.getLogger("librdkafka"))  # librdkafka's own log lines go through logging
         # librdkafka connects lazily and would retry for message.timeout.ms; fail fast instead.
         try:
-            self._producer.list_topics(timeout=min(15.0, delivery_timeout_s))
+            self._producer.list_topics(timeout=min(connect_timeout_s, delivery_timeout_s))
         except Exception as exc:  # KafkaException, with librdkafka's own error text
             raise BrokerUnreachableError(f"cannot reach Kafka: {exc}", bootstrap=bootstrap, topic="-") from exc
 
@@ -120,13 +122,15 @@ class KafkaPythonProducer:
     backend = "kafka-python"
 
     def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
         try:
             self._producer = KafkaProducer(
                 max_request_size=max_message_bytes,
+                bootstrap_timeout_ms=int(min(connect_timeout_s, delivery_timeout_s) * 1000),
                 bootstrap_servers=bootstrap.split(","),
                 client_id=client_id,
                 acks="all",
@@ -188,7 +192,8 @@ class KafkaPythonProducer:
 
 def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "tension-produce",
                   delivery_timeout_s: float = 60.0,
-                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Producer:
+                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> Producer:
     """Build the chosen backend; ``auto`` prefers confluent-kafka (faster) when installed."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown producer backend {backend!r}; choose one of {BACKENDS}")
@@ -201,4 +206,4 @@ def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "te
     cls = ConfluentProducer if backend == "confluent" else KafkaPythonProducer
     log.debug("producer backend: %s", backend)
     return cls(bootstrap, client_id=client_id, delivery_timeout_s=delivery_timeout_s,
-               max_message_bytes=max_message_bytes)
+               max_message_bytes=max_message_bytes, connect_timeout_s=connect_timeout_s)

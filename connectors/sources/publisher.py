@@ -26,7 +26,13 @@ from connectors.sources import rejects
 from connectors.sources.exceptions import RecordError, UndeliveredError
 from connectors.sources.inputs import read_inputs
 from connectors.sources.normalize import MAX_PUBLISHED_AT, MIN_PUBLISHED_AT, ReadOptions, timestamp_ms
-from connectors.sources.producers import CLOSE_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES, Producer, open_producer
+from connectors.sources.producers import (
+    CLOSE_TIMEOUT_S,
+    CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    Producer,
+    open_producer,
+)
 from connectors.sources.rejects import Rejection
 from schemas.exceptions import EncodeError
 from schemas.models import NewsItem
@@ -246,7 +252,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
                   progress: bool = False, registry_url: str | None = None, backend: str = "auto",
                   stdin: BinaryIO | None = None, in_time_order: bool = False,
                   max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-                  close_timeout_s: float = CLOSE_TIMEOUT_S) -> PublishReport:
+                  close_timeout_s: float = CLOSE_TIMEOUT_S,
+                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> PublishReport:
     """Read every path (file, folder, URL or ``-``), publish items and dead letters, wait for acks.
 
     ``in_time_order`` is for backfills of a historical corpus: everything is
@@ -255,7 +262,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
 
     ``max_message_bytes`` is the largest record the producer sends (set it to
     the topic's ``max.message.bytes`` when that is lower); ``close_timeout_s``
-    bounds the final wait for acknowledgements.
+    bounds the final wait for acknowledgements, ``connect_timeout_s`` the wait
+    for a first broker.
 
     Raises :class:`~connectors.sources.exceptions.BrokerUnreachableError` when
     no broker answers at the start and
@@ -267,7 +275,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
     opts = ReadOptions(max_body_bytes=max_body_bytes, strict=strict)
     encode_item = serializer_for("NewsItem", registry_url=registry_url, topic=topic)
     encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
-    producer = open_producer(bootstrap, backend=backend, max_message_bytes=max_message_bytes)
+    producer = open_producer(bootstrap, backend=backend, max_message_bytes=max_message_bytes,
+                             connect_timeout_s=connect_timeout_s)
     run = _Run(producer, topic, deadletter_topic, encode_item, encode_dead, max_message_bytes)
     pacer = _Pacer(rate_per_s)
     closed = False

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from connectors.sources import PublishReport, publish_paths
 from connectors.sources.exceptions import BrokerUnreachableError, PublishError, UndeliveredError
-from connectors.sources.producers import BACKENDS, CLOSE_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES
+from connectors.sources.producers import BACKENDS, CLOSE_TIMEOUT_S, CONNECT_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES
 from schemas.exceptions import RegistryError, SchemaError
 from tension.settings import load_settings
 
@@ -49,6 +49,8 @@ def produce(
     close_timeout: float = typer.Option(
         CLOSE_TIMEOUT_S, min=0.0,
         help="Seconds to wait at the end for acknowledgements; records still pending then make the exit code 1."),
+    connect_timeout: float = typer.Option(
+        CONNECT_TIMEOUT_S, min=0.5, help="Seconds to wait for a first broker; none answering exits 2."),
     backend: str = typer.Option("auto", callback=_check_backend,
                                 help="Producer client: auto, confluent or kafka-python."),
     in_time_order: bool = typer.Option(False, "--in-time-order",
@@ -76,6 +78,7 @@ def produce(
             in_time_order=in_time_order,
             max_message_bytes=max_message_bytes,
             close_timeout_s=close_timeout,
+            connect_timeout_s=connect_timeout,
         )
     except (BrokerUnreachableError, RegistryError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
