@@ -190,6 +190,30 @@ class KafkaPythonProducer:
         return pending
 
 
+def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float = 5.0) -> int | None:
+    """The smallest ``max.message.bytes`` of the given topics, or None when it cannot be read.
+
+    Best effort, through confluent-kafka's admin client when it is installed: a
+    topic that does not exist yet (auto-created later with the broker default)
+    or a broker that does not answer in time simply yields no limit, and the
+    configured ``max_message_bytes`` alone applies.
+    """
+    try:
+        from confluent_kafka.admin import AdminClient, ConfigResource
+    except ImportError:
+        return None
+    admin = AdminClient({"bootstrap.servers": bootstrap}, logger=logging.getLogger("librdkafka"))
+    limits: list[int] = []
+    for topic in topics:
+        try:
+            [future] = admin.describe_configs([ConfigResource("topic", topic)],
+                                              request_timeout=timeout_s).values()
+            limits.append(int(future.result(timeout=timeout_s)["max.message.bytes"].value))
+        except Exception as exc:  # noqa: BLE001 - unknown topic, old broker, timeout: no limit learnt
+            log.debug("max.message.bytes of %s unknown: %s", topic, exc)
+    return min(limits) if limits else None
+
+
 def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "tension-produce",
                   delivery_timeout_s: float = 60.0,
                   max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,

@@ -32,6 +32,7 @@ from connectors.sources.producers import (
     DEFAULT_MAX_MESSAGE_BYTES,
     Producer,
     open_producer,
+    topic_max_message_bytes,
 )
 from connectors.sources.rejects import Rejection
 from schemas.exceptions import EncodeError
@@ -260,8 +261,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
     read first and items are published by publication time, as a live feed
     would have delivered them, so event-time windows do not see them as late.
 
-    ``max_message_bytes`` is the largest record the producer sends (set it to
-    the topic's ``max.message.bytes`` when that is lower); ``close_timeout_s``
+    ``max_message_bytes`` is the largest record the producer sends, lowered to
+    the topics' ``max.message.bytes`` when that can be read; ``close_timeout_s``
     bounds the final wait for acknowledgements, ``connect_timeout_s`` the wait
     for a first broker.
 
@@ -277,6 +278,10 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
     encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
     producer = open_producer(bootstrap, backend=backend, max_message_bytes=max_message_bytes,
                              connect_timeout_s=connect_timeout_s)
+    topic_limit = topic_max_message_bytes(bootstrap, [topic, deadletter_topic])
+    if topic_limit is not None and topic_limit < max_message_bytes:
+        log.info("records limited to %d bytes: the topics' max.message.bytes", topic_limit)
+        max_message_bytes = topic_limit
     run = _Run(producer, topic, deadletter_topic, encode_item, encode_dead, max_message_bytes)
     pacer = _Pacer(rate_per_s)
     closed = False

@@ -147,6 +147,31 @@ class TestBadRecordsWithTheRealBroker:
         assert pending == 0 and acked == [None]
 
 
+class TestTopicLimit:
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_records_above_the_topics_max_message_bytes_are_dead_letters_that_fit(
+        self, kafka: Any, admin: Any, tmp_path: Path, backend: str,
+    ) -> None:
+        from kafka.admin import NewTopic
+
+        from connectors.sources import publish_paths
+
+        raw, dead = unique("t.small-raw"), unique("t.small-dl")
+        admin.create_topics([NewTopic(t, 1, 1, topic_configs={"max.message.bytes": "100000"}) for t in (raw, dead)])
+        wait_for(lambda: {raw, dead} <= set(admin.list_topics()), 30, "topics to exist")
+        (tmp_path / "a.jsonl").write_bytes(b"\n".join([
+            _line("fits", body="f" * 50_000), _line("too big for the topic", body="b" * 150_000), _line("after")]))
+        report = publish_paths([str(tmp_path)], bootstrap=kafka.bootstrap, topic=raw, deadletter_topic=dead,
+                               max_body_bytes=1_000_000, backend=backend, close_timeout_s=30)
+        assert report.sent == 2 and [r.reason for r in report.rejected] == ["oversize"]
+        assert report.dead_lettered == 1 and report.dead_letter_failures == 0
+        [msg] = _drain(kafka.bootstrap, dead, 1)
+        letter = DeadLetter.from_avro(AvroDeserializer("DeadLetter")(msg.value()))
+        assert letter.reason == "oversize" and "truncated" in letter.error_message
+        assert {NewsItem.from_avro(AvroDeserializer("NewsItem")(m.value())).title
+                for m in _drain(kafka.bootstrap, raw, 2)} == {"fits", "after"}
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

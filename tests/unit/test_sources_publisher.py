@@ -64,8 +64,9 @@ class FakeProducer:
 
 
 def _publish(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lines: list[bytes], producer: FakeProducer,
-             **kw: Any) -> publisher.PublishReport:
+             topic_limit: int | None = None, **kw: Any) -> publisher.PublishReport:
     monkeypatch.setattr(publisher, "open_producer", lambda *_a, **_k: producer)
+    monkeypatch.setattr(publisher, "topic_max_message_bytes", lambda *_a, **_k: topic_limit)
     f = tmp_path / "in.jsonl"
     f.write_bytes(b"\n".join(lines) + b"\n")
     return publisher.publish_paths([str(f)], bootstrap="unused:1", topic=RAW, deadletter_topic=DEAD, **kw)
@@ -114,6 +115,17 @@ class TestPerRecordRefusals:
         assert letter["reason"] == "oversize" and "truncated" in letter["error_message"]
         assert all(len(v) + len(k or b"") <= max_message_bytes for _t, k, v, _ts in producer.sent)
         assert report.dead_lettered == 1
+
+
+    @pytest.mark.parametrize("topic_limit", [None, 80_000, 5_000_000])
+    def test_topic_limit_lowers_the_configured_one(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   topic_limit: int | None) -> None:
+        producer = FakeProducer()
+        _publish(monkeypatch, tmp_path, [_line("mid", body="m" * 150_000)], producer, topic_limit=topic_limit,
+                 max_body_bytes=1_000_000, max_message_bytes=200_000)
+        published = _raw_titles(producer)
+        assert published == ([] if topic_limit == 80_000 else ["mid"])
+        assert all(len(v) <= min(200_000, topic_limit or 200_000) for _t, _k, v, _ts in producer.sent)
 
 
 class TestDeadLetterPathNeverFails:
