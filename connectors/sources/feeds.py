@@ -79,9 +79,9 @@ def read_feed(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterato
         yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {exc}")
         return
     if feed.get("bozo") and not feed.entries:
-        exc = feed.get("bozo_exception")
-        yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {exc}",
-                     error_class=type(exc).__name__ if exc else "FeedParseError")
+        cause = feed.get("bozo_exception")
+        yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {cause}",
+                     error_class=type(cause).__name__ if cause else "FeedParseError")
         return
     if not feed.entries:  # like an empty JSONL or CSV file: said, not silently skipped
         yield reject(rejects.PARSE, ref, data, "empty input: the feed has no entries", error_class="EmptyInputError")
