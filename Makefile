@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 # --durations: every CI log shows the slowest tests (the budgets: unit <= 30 s, integration <= 90 s).
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: help setup native demo demo-keep test test-unit test-integration bench quality weights-check kafka-up kafka-down clean
+.PHONY: help setup native demo demo-keep test test-unit test-integration bench quality weights-check fuzz kafka-up kafka-down clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded default (local Kafka + SQLite)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make quality          score the held-out corpus parts (a report, never a test)"
 	@echo "make weights-check    retrain the learned layer and fail unless the shipped weights equal it"
+	@echo "make fuzz             fuzz the readers and the decode path at length (FUZZ_EXAMPLES=20000)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -55,7 +56,8 @@ test-integration: setup
 # bench/producer.py needs a broker on the default port: start one for the run, stop it after.
 bench: setup
 	$(BIN)/tension kafka up
-	@status=0; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || status=1; done; \
+	@status=0; for b in bench/*.py; do case $$b in bench/fuzz.py) continue;; esac; \
+	  echo "== $$b"; $(BIN)/python $$b || status=1; done; \
 	$(BIN)/tension kafka down; exit $$status
 
 # Reports and slow checks that are deliberately not part of `make test` (docs/classifier.md).
@@ -64,6 +66,11 @@ quality: $(STAMP) $(NATIVE_STAMP)
 
 weights-check: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python -m streams.classifier.train --check
+
+# Long fuzzing of the producer's readers and the Avro decode path (make test runs the same targets briefly).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP) $(NATIVE_STAMP)
+	$(BIN)/python bench/fuzz.py --examples $(FUZZ_EXAMPLES)
 
 kafka-up: setup
 	$(BIN)/tension kafka up

@@ -1,7 +1,8 @@
 """Pydantic models mirroring the Avro schemas field by field.
 
 The models are the validation seam: a source connector builds a ``NewsItem``
-(which rejects an empty title, a naive timestamp or an oversize body) and only
+(which rejects an empty title, a naive timestamp or a field above its
+size limit) and only
 then encodes it with ``to_avro()``; consumers decode with ``from_avro()``. A
 unit test checks every model against its ``.avsc`` so the two cannot drift.
 """
@@ -12,10 +13,32 @@ import hashlib
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 CATEGORIES: tuple[str, ...] = ("trade_talks", "tariffs", "export_controls", "critical_minerals", "visas")
 DIRECTIONS: tuple[str, ...] = ("escalation", "deescalation", "neutral")
+
+
+#: Upper bounds of the NewsItem fields, in UTF-8 bytes (the body's bound is the producer's
+#: ``max_body_bytes``). They keep every field of an item far below what one Kafka record may
+#: hold, so an absurd title or a flood of attributes is refused as data, not by the broker.
+MAX_ID_BYTES = 256
+MAX_TITLE_BYTES = 2_048
+MAX_URL_BYTES = 8_192
+MAX_SOURCE_BYTES = 1_024
+MAX_LANGUAGE_BYTES = 35  # the longest well-formed BCP-47 tags in common use
+MAX_ATTRIBUTES = 100  # entries in the map
+MAX_ATTRIBUTES_BYTES = 16_384  # keys + values together
+MAX_SOURCE_REF_BYTES = 8_192  # a path (PATH_MAX is 4096) plus ":line" or "#entryN"
+FIELD_LIMITS: dict[str, int] = {
+    "id": MAX_ID_BYTES, "title": MAX_TITLE_BYTES, "url": MAX_URL_BYTES, "source": MAX_SOURCE_BYTES,
+    "language": MAX_LANGUAGE_BYTES, "source_ref": MAX_SOURCE_REF_BYTES,
+}
+
+
+def utf8_len(text: str) -> int:
+    """UTF-8 length of ``text``; unencodable characters (lone surrogates) count as 3 bytes each."""
+    return len(text.encode("utf-8", errors="surrogatepass"))
 
 
 def utcnow() -> datetime:
@@ -71,6 +94,24 @@ class NewsItem(AvroModel):
         return value
 
     _ts = field_validator("published_at", "ingested_at")(_aware)
+
+    @field_validator("id", "title", "url", "source", "language", "source_ref")
+    @classmethod
+    def _within_limit(cls, value: str | None, info: ValidationInfo) -> str | None:
+        limit = FIELD_LIMITS[info.field_name or ""]
+        if value is not None and utf8_len(value) > limit:
+            raise ValueError(f"{info.field_name} is {utf8_len(value)} bytes, limit is {limit}")
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes_within_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_ATTRIBUTES:
+            raise ValueError(f"{len(value)} attributes, limit is {MAX_ATTRIBUTES}")
+        size = sum(utf8_len(k) + utf8_len(v) for k, v in value.items())
+        if size > MAX_ATTRIBUTES_BYTES:
+            raise ValueError(f"attributes are {size} bytes, limit is {MAX_ATTRIBUTES_BYTES}")
+        return value
 
 
 class Cue(BaseModel):

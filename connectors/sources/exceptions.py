@@ -22,6 +22,18 @@ class InputError(SourceError):
         self.reason = reason
 
 
+class RecordError(SourceError):
+    """The client refused one record before sending it (too large, unencodable); it is dead-lettered.
+
+    ``reason`` is the dead-letter reason code (``oversize`` or ``delivery``).
+    """
+
+    def __init__(self, reason: str, message: str, *, topic: str) -> None:
+        super().__init__(f"{message} (topic={topic})")
+        self.reason = reason
+        self.topic = topic
+
+
 class PublishError(SourceError):
     """The producer could not deliver records (broker down, flush timed out)."""
 
@@ -30,3 +42,19 @@ class PublishError(SourceError):
         self.bootstrap = bootstrap
         self.topic = topic
         self.undelivered = undelivered
+
+
+class BrokerUnreachableError(PublishError):
+    """No broker answered when the producer started: nothing was sent (``tension produce`` exits 2)."""
+
+
+class UndeliveredError(PublishError):
+    """Records were still unacknowledged when the bounded close gave up (``tension produce`` exits 1).
+
+    ``report`` is the run's :class:`~connectors.sources.publisher.PublishReport`, so
+    the caller can still say what was sent and what was dead-lettered.
+    """
+
+    def __init__(self, message: str, *, bootstrap: str, topic: str, undelivered: int, report: object) -> None:
+        super().__init__(message, bootstrap=bootstrap, topic=topic, undelivered=undelivered)
+        self.report = report

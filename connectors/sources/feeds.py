@@ -3,6 +3,8 @@
 feedparser copes with the many dialects of real feeds; we only map its
 normalised entries onto ``NewsItem`` fields. Entry summaries are HTML, so the
 body is reduced to text here: classifiers downstream match words, not tags.
+Whatever feedparser or the HTML reduction raises on a hostile document costs
+that document (or that entry) as a ``parse`` rejection, never the run.
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ def _entry_time(entry: Any) -> datetime | str | None:
     for key in ("published", "updated", "created"):
         parsed = dict.get(entry, f"{key}_parsed")
         if parsed:
-            return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+            except (OverflowError, OSError, ValueError):  # a year datetime cannot hold
+                return str(dict.get(entry, key) or parsed)
     for key in ("published", "updated", "created"):
         if dict.get(entry, key):
             return str(dict.get(entry, key))
@@ -68,11 +73,18 @@ def read_feed(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterato
     if not data.strip():
         yield reject(rejects.PARSE, ref, data, "empty input: no feed document", error_class="EmptyInputError")
         return
-    feed = feedparser.parse(data)
+    try:
+        feed = feedparser.parse(data)
+    except Exception as exc:  # noqa: BLE001 - feedparser's failure modes on hostile XML are open-ended
+        yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {exc}")
+        return
     if feed.get("bozo") and not feed.entries:
-        exc = feed.get("bozo_exception")
-        yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {exc}",
-                     error_class=type(exc).__name__ if exc else "FeedParseError")
+        cause = feed.get("bozo_exception")
+        yield reject(rejects.PARSE, ref, data, f"not an RSS/Atom feed: {cause}",
+                     error_class=type(cause).__name__ if cause else "FeedParseError")
+        return
+    if not feed.entries:  # like an empty JSONL or CSV file: said, not silently skipped
+        yield reject(rejects.PARSE, ref, data, "empty input: the feed has no entries", error_class="EmptyInputError")
         return
     if feed.get("bozo"):
         log.warning("%s is not well-formed (%s); keeping the %d entries feedparser recovered",
@@ -81,28 +93,38 @@ def read_feed(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterato
     source = meta.get("title") or name
     language = (meta.get("language") or "").strip() or None
     for index, entry in enumerate(feed.entries, 1):
-        published = _entry_time(entry)
-        attributes = {}
-        if entry.get("author"):
-            attributes["author"] = entry["author"]
-        tags = [t.get("term") for t in entry.get("tags") or [] if t.get("term")]
-        if tags:
-            attributes["tags"] = ",".join(tags)
-        if entry.get("id"):
-            attributes["guid"] = entry["id"]
-        fields: dict[str, Any] = {
-            "title": html_to_text(entry.get("title") or ""),
-            "body": _entry_body(entry),
-            "url": entry.get("link"),
-            "published_at": published,
-            "source": source,
-            "attributes": attributes,
-        }
-        if language:
-            fields["language"] = language
-        original = json.dumps(
-            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()},
-            ensure_ascii=False,
-        ).encode("utf-8", errors="surrogateescape")
-        yield parsed_or_rejected(fields, ref=f"{ref}#entry{index}", original=original,
-                                 default_source=name, opts=opts)
+        try:
+            yield _entry_item(entry, ref=f"{ref}#entry{index}", name=name, source=source, language=language,
+                              opts=opts)
+        except Exception as exc:  # noqa: BLE001 - one unreadable entry must not cost its neighbours
+            yield reject(rejects.PARSE, f"{ref}#entry{index}", b"", f"unreadable feed entry: {exc}",
+                         error_class=type(exc).__name__)
+
+
+def _entry_item(entry: Any, *, ref: str, name: str, source: Any, language: str | None,
+                opts: ReadOptions) -> Parsed:
+    """One entry's fields, validated into an item (or a rejection carrying them as JSON)."""
+    published = _entry_time(entry)
+    attributes: dict[str, Any] = {}
+    if entry.get("author"):
+        attributes["author"] = entry["author"]
+    tags = [t.get("term") for t in entry.get("tags") or [] if t.get("term")]
+    if tags:
+        attributes["tags"] = ",".join(tags)
+    if entry.get("id"):
+        attributes["guid"] = entry["id"]
+    fields: dict[str, Any] = {
+        "title": html_to_text(entry.get("title") or ""),
+        "body": _entry_body(entry),
+        "url": entry.get("link"),
+        "published_at": published,
+        "source": source,
+        "attributes": attributes,
+    }
+    if language:
+        fields["language"] = language
+    original = json.dumps(
+        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()},
+        ensure_ascii=False,
+    ).encode("utf-8", errors="surrogatepass")  # a lone surrogate from an XML char ref must not raise
+    return parsed_or_rejected(fields, ref=ref, original=original, default_source=name, opts=opts)

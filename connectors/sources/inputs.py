@@ -63,6 +63,22 @@ def sniff(data: bytes) -> str:
 
 def read_one(data: bytes, *, kind: str, ref: str, name: str, opts: ReadOptions,
              mtime: datetime | None = None, meta: dict[str, Any] | None = None) -> Iterator[Parsed]:
+    """Every item and rejection of one input; a reader that fails anyway costs only the rest of this input.
+
+    The readers turn every bad record into a rejection themselves; this net is
+    for what they did not foresee, so the run still goes on to the next input
+    and the failure is a ``parse`` dead letter instead of a crash.
+    """
+    try:
+        yield from _dispatch(data, kind=kind, ref=ref, name=name, opts=opts, mtime=mtime, meta=meta)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.error("%s: reader failed (%s: %s); the rest of this input is dead-lettered",
+                  ref, type(exc).__name__, exc)
+        yield reject(rejects.PARSE, ref, data, f"reader failed: {exc}", error_class=type(exc).__name__)
+
+
+def _dispatch(data: bytes, *, kind: str, ref: str, name: str, opts: ReadOptions,
+              mtime: datetime | None, meta: dict[str, Any] | None) -> Iterator[Parsed]:
     if kind in ("text", "markdown"):
         yield from read_text(data, ref=ref, name=name, opts=opts, mtime=mtime, meta=meta,
                              markdown=kind == "markdown")
@@ -105,7 +121,11 @@ def read_inputs(paths: Iterable[str], opts: ReadOptions, stdin: BinaryIO | None 
     """Every item and rejection from every input, in order."""
     for arg in expand(paths):
         if arg == "-":
-            data = (stdin or sys.stdin.buffer).read()
+            try:
+                data = (stdin or sys.stdin.buffer).read()
+            except (OSError, ValueError) as exc:  # a closed or unreadable stdin
+                yield reject(rejects.PARSE, "stdin", b"", exc)
+                continue
             yield from read_one(data, kind=sniff(data), ref="stdin", name="stdin", opts=opts,
                                 mtime=datetime.now(timezone.utc))
         elif _is_url(arg):
@@ -130,7 +150,7 @@ def _read_file(path: Path, opts: ReadOptions) -> Iterator[Parsed]:
             meta = json.loads(sidecar.read_text(encoding="utf-8"))
             if not isinstance(meta, dict):
                 raise ValueError(f"{sidecar.name} must hold a JSON object")
-        except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
             yield reject(rejects.PARSE, str(sidecar), data, exc)
             return
     log.debug("reading %s as %s", ref, kind)

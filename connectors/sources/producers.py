@@ -6,20 +6,32 @@ idempotence on, so a retried send never duplicates or reorders a record — and
 ``bench/producer.py`` measures them. confluent-kafka measured several times
 faster (about 38x on acks=all + idempotence, see docs/contracts.md), so ``auto`` picks it when installed and falls
 back to kafka-python otherwise.
+
+Both share the record-size limit (``max_message_bytes``: librdkafka's
+``message.max.bytes``, kafka-python's ``max_request_size``) and report a
+record they refuse before sending as :class:`RecordError`, so the publisher
+can dead-letter that one record and go on. ``close`` waits (bounded) for the
+outstanding deliveries and returns how many never completed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from connectors.sources.exceptions import PublishError
+from connectors.sources import rejects
+from connectors.sources.exceptions import BrokerUnreachableError, RecordError
 
 log = logging.getLogger(__name__)
 
 DeliveryCallback = Callable[[Exception | None], None]
 BACKENDS = ("auto", "confluent", "kafka-python")
+#: librdkafka's default message.max.bytes; below the broker's default max.message.bytes (1048588)
+DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+CLOSE_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 15.0  # how long the start waits for a first broker before giving up (exit 2)
 
 
 class Producer(Protocol):
@@ -28,7 +40,9 @@ class Producer(Protocol):
     backend: str
 
     def send(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int | None,
-             on_done: DeliveryCallback) -> None: ...
+             on_done: DeliveryCallback) -> None:
+        """Queue one record; raise :class:`RecordError` when the client refuses it outright."""
+        ...
 
     def poll(self) -> None: ...
 
@@ -36,7 +50,9 @@ class Producer(Protocol):
         """Wait for outstanding deliveries; return how many are still pending."""
         ...
 
-    def close(self) -> None: ...
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> int:
+        """Wait up to ``timeout_s`` for outstanding deliveries, release the client; return how many are pending."""
+        ...
 
 
 class DeliveryError(Exception):
@@ -48,10 +64,13 @@ class ConfluentProducer:
 
     backend = "confluent"
 
-    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float) -> None:
+    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from confluent_kafka import Producer as _Producer
 
         self._producer = _Producer({
+            "message.max.bytes": max_message_bytes,
             "bootstrap.servers": bootstrap,
             "client.id": client_id,
             "enable.idempotence": True,
@@ -62,12 +81,14 @@ class ConfluentProducer:
         }, logger=logging.getLogger("librdkafka"))  # librdkafka's own log lines go through logging
         # librdkafka connects lazily and would retry for message.timeout.ms; fail fast instead.
         try:
-            self._producer.list_topics(timeout=min(15.0, delivery_timeout_s))
+            self._producer.list_topics(timeout=min(connect_timeout_s, delivery_timeout_s))
         except Exception as exc:  # KafkaException, with librdkafka's own error text
-            raise PublishError(f"cannot reach Kafka: {exc}", bootstrap=bootstrap, topic="-") from exc
+            raise BrokerUnreachableError(f"cannot reach Kafka: {exc}", bootstrap=bootstrap, topic="-") from exc
 
     def send(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int | None,
              on_done: DeliveryCallback) -> None:
+        from confluent_kafka import KafkaError, KafkaException
+
         def report(err: object, _msg: object) -> None:
             on_done(DeliveryError(str(err)) if err is not None else None)
 
@@ -78,6 +99,12 @@ class ConfluentProducer:
                 return
             except BufferError:  # local queue full: serve delivery reports, then retry
                 self._producer.poll(0.1)
+            except KafkaException as exc:  # refused before sending, e.g. MSG_SIZE_TOO_LARGE
+                code = exc.args[0].code() if exc.args and isinstance(exc.args[0], KafkaError) else None
+                reason = rejects.OVERSIZE if code == KafkaError.MSG_SIZE_TOO_LARGE else rejects.DELIVERY
+                raise RecordError(reason, f"librdkafka refused the record: {exc}", topic=topic) from exc
+            except (TypeError, ValueError) as exc:
+                raise RecordError(rejects.DELIVERY, f"librdkafka refused the record: {exc}", topic=topic) from exc
 
     def poll(self) -> None:
         self._producer.poll(0)
@@ -85,8 +112,8 @@ class ConfluentProducer:
     def flush(self, timeout_s: float) -> int:
         return int(self._producer.flush(timeout_s))
 
-    def close(self) -> None:
-        self._producer.flush(0)
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> int:
+        return int(self._producer.flush(timeout_s))
 
 
 class KafkaPythonProducer:
@@ -94,12 +121,16 @@ class KafkaPythonProducer:
 
     backend = "kafka-python"
 
-    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float) -> None:
+    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
         try:
             self._producer = KafkaProducer(
+                max_request_size=max_message_bytes,
+                bootstrap_timeout_ms=int(min(connect_timeout_s, delivery_timeout_s) * 1000),
                 bootstrap_servers=bootstrap.split(","),
                 client_id=client_id,
                 acks="all",
@@ -109,22 +140,34 @@ class KafkaPythonProducer:
                 request_timeout_ms=min(30_000, int(delivery_timeout_s * 1000)),
             )
         except KafkaError as exc:
-            raise PublishError(f"cannot connect: {exc}", bootstrap=bootstrap, topic="-") from exc
+            raise BrokerUnreachableError(f"cannot connect: {exc}", bootstrap=bootstrap, topic="-") from exc
         self._pending = 0
+        self._lock = threading.Lock()  # callbacks run on the sender thread
+
+    def _settle(self) -> None:
+        with self._lock:
+            self._pending -= 1
 
     def send(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int | None,
              on_done: DeliveryCallback) -> None:
-        self._pending += 1
+        from kafka.errors import KafkaError, MessageSizeTooLargeError
 
         def ok(_metadata: object) -> None:
-            self._pending -= 1
+            self._settle()
             on_done(None)
 
         def failed(exc: Exception) -> None:
-            self._pending -= 1
+            self._settle()
             on_done(DeliveryError(f"{type(exc).__name__}: {exc}"))
 
-        future = self._producer.send(topic, key=key, value=value, timestamp_ms=timestamp_ms)
+        try:
+            future = self._producer.send(topic, key=key, value=value, timestamp_ms=timestamp_ms)
+        except MessageSizeTooLargeError as exc:
+            raise RecordError(rejects.OVERSIZE, f"kafka-python refused the record: {exc}", topic=topic) from exc
+        except (KafkaError, TypeError, ValueError, AssertionError) as exc:  # e.g. metadata wait timed out
+            raise RecordError(rejects.DELIVERY, f"kafka-python refused the record: {exc}", topic=topic) from exc
+        with self._lock:
+            self._pending += 1
         future.add_callback(ok)
         future.add_errback(failed)
 
@@ -138,14 +181,43 @@ class KafkaPythonProducer:
             self._producer.flush(timeout=timeout_s)
         except KafkaTimeoutError:
             log.warning("kafka-python flush timed out after %.0fs", timeout_s)
-        return self._pending
+        with self._lock:
+            return self._pending
 
-    def close(self) -> None:
-        self._producer.close(timeout=5)
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> int:
+        pending = self.flush(timeout_s)
+        self._producer.close(timeout=min(5.0, timeout_s) if pending else timeout_s)
+        return pending
+
+
+def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float = 5.0) -> int | None:
+    """The smallest ``max.message.bytes`` of the given topics, or None when it cannot be read.
+
+    Best effort, through confluent-kafka's admin client when it is installed: a
+    topic that does not exist yet (auto-created later with the broker default)
+    or a broker that does not answer in time simply yields no limit, and the
+    configured ``max_message_bytes`` alone applies.
+    """
+    try:
+        from confluent_kafka.admin import AdminClient, ConfigResource
+    except ImportError:
+        return None
+    admin = AdminClient({"bootstrap.servers": bootstrap}, logger=logging.getLogger("librdkafka"))
+    limits: list[int] = []
+    for topic in topics:
+        try:
+            [future] = admin.describe_configs([ConfigResource("topic", topic)],
+                                              request_timeout=timeout_s).values()
+            limits.append(int(future.result(timeout=timeout_s)["max.message.bytes"].value))
+        except Exception as exc:  # noqa: BLE001 - unknown topic, old broker, timeout: no limit learnt
+            log.debug("max.message.bytes of %s unknown: %s", topic, exc)
+    return min(limits) if limits else None
 
 
 def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "tension-produce",
-                  delivery_timeout_s: float = 60.0) -> Producer:
+                  delivery_timeout_s: float = 60.0,
+                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> Producer:
     """Build the chosen backend; ``auto`` prefers confluent-kafka (faster) when installed."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown producer backend {backend!r}; choose one of {BACKENDS}")
@@ -157,4 +229,5 @@ def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "te
             backend = "kafka-python"
     cls = ConfluentProducer if backend == "confluent" else KafkaPythonProducer
     log.debug("producer backend: %s", backend)
-    return cls(bootstrap, client_id=client_id, delivery_timeout_s=delivery_timeout_s)
+    return cls(bootstrap, client_id=client_id, delivery_timeout_s=delivery_timeout_s,
+               max_message_bytes=max_message_bytes, connect_timeout_s=connect_timeout_s)

@@ -4,8 +4,11 @@ This is the one entry point the CLI and the demo call (:func:`publish_paths`).
 Items go out keyed by their id (so every version of an item lands on the same
 partition, in order) with the Kafka timestamp set to ``published_at`` (so
 event-time windows downstream see the publication time, not the upload time).
-Nothing is dropped silently: input the readers reject and items the broker
-refuses are both published as ``DeadLetter`` records and listed in the report.
+Nothing is dropped silently: input the readers reject, items that do not
+encode or do not fit in one Kafka record (``max_message_bytes``) and items the
+client or broker refuses are all published as ``DeadLetter`` records and
+listed in the report. The dead-letter path itself cannot fail on content: its
+texts are sanitised and its original is cut until the record fits.
 """
 
 from __future__ import annotations
@@ -20,10 +23,17 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from connectors.sources import rejects
-from connectors.sources.exceptions import PublishError
+from connectors.sources.exceptions import RecordError, UndeliveredError
 from connectors.sources.inputs import read_inputs
-from connectors.sources.normalize import ReadOptions
-from connectors.sources.producers import Producer, open_producer
+from connectors.sources.normalize import MAX_PUBLISHED_AT, MIN_PUBLISHED_AT, ReadOptions, timestamp_ms
+from connectors.sources.producers import (
+    CLOSE_TIMEOUT_S,
+    CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    Producer,
+    open_producer,
+    topic_max_message_bytes,
+)
 from connectors.sources.rejects import Rejection
 from schemas.exceptions import EncodeError
 from schemas.models import NewsItem
@@ -31,7 +41,10 @@ from schemas.serde import serializer_for
 
 log = logging.getLogger(__name__)
 
-FLUSH_TIMEOUT_S = 60.0
+FLUSH_TIMEOUT_S = CLOSE_TIMEOUT_S
+#: room left in ``max_message_bytes`` for the record's own framing (length, timestamp delta, headers)
+RECORD_OVERHEAD_BYTES = 512
+_MAX_DEAD_KEY_BYTES = 4_096  # the dead letter's key (its source ref) is cut to this
 
 
 @dataclass
@@ -45,6 +58,7 @@ class PublishReport:
     elapsed_s: float = 0.0
     backend: str = ""
     dead_letter_failures: int = 0
+    undelivered: int = 0  # records still unacknowledged when the bounded close gave up
 
     def reasons(self) -> Counter[str]:
         return Counter(r.reason for r in self.rejected)
@@ -56,6 +70,8 @@ class PublishReport:
                 f"(reasons: {reasons}) in {self.elapsed_s:.2f}s ({rate:.0f} items/s, {self.backend})")
         if self.dead_letter_failures:
             text += f"; {self.dead_letter_failures} dead letter(s) could NOT be delivered"
+        if self.undelivered:
+            text += f"; {self.undelivered} record(s) NOT acknowledged before the close timeout"
         return text
 
 
@@ -75,9 +91,12 @@ class _Pacer:
         self._next = max(self._next, now) + self._interval
 
 
-def _timestamp_ms(item: NewsItem) -> int | None:
-    ms = int(item.published_at.timestamp() * 1000)
-    return ms if ms >= 0 else None  # Kafka has no negative timestamps; the broker then stamps it
+def _item_bytes(item: NewsItem) -> bytes:
+    """The item as JSON for a dead letter; never raises (lone surrogates are escaped)."""
+    try:
+        return item.model_dump_json().encode("utf-8")
+    except Exception:  # noqa: BLE001 - pydantic refuses unencodable text; fall back to a repr
+        return repr(item.model_dump()).encode("utf-8", errors="backslashreplace")
 
 
 class _Run:
@@ -85,8 +104,10 @@ class _Run:
 
     def __init__(self, producer: Producer, topic: str, deadletter_topic: str,
                  encode_item: Callable[[dict[str, Any]], bytes],
-                 encode_dead: Callable[[dict[str, Any]], bytes]) -> None:
+                 encode_dead: Callable[[dict[str, Any]], bytes],
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.producer = producer
+        self.max_record_bytes = max_message_bytes - RECORD_OVERHEAD_BYTES
         self.topic = topic
         self.deadletter_topic = deadletter_topic
         self.encode_item = encode_item
@@ -96,11 +117,21 @@ class _Run:
         self._refused: list[Rejection] = []
 
     def item(self, item: NewsItem, ref: str) -> None:
+        """Encode, check and send one item; whatever stops it becomes its dead letter."""
+        if not MIN_PUBLISHED_AT <= item.published_at < MAX_PUBLISHED_AT:  # built by hand, not by a reader
+            self.dead(Rejection(rejects.DATE, ref, _item_bytes(item), "InputError",
+                                f"published_at {item.published_at.isoformat()} has no Kafka timestamp"))
+            return
         try:
             value = self.encode_item(item.to_avro())
         except EncodeError as exc:
-            self.dead(Rejection(rejects.VALIDATION, ref, item.model_dump_json().encode(), type(exc).__name__,
-                                str(exc)))
+            self.dead(Rejection(rejects.VALIDATION, ref, _item_bytes(item), type(exc).__name__, str(exc)))
+            return
+        key = item.id.encode("utf-8")
+        if len(key) + len(value) > self.max_record_bytes:
+            self.dead(Rejection(rejects.OVERSIZE, ref, value, "RecordTooLargeError",
+                                f"encoded record is {len(key) + len(value)} bytes, limit is "
+                                f"{self.max_record_bytes} (max_message_bytes less {RECORD_OVERHEAD_BYTES})"))
             return
 
         def done(err: Exception | None) -> None:
@@ -111,13 +142,42 @@ class _Run:
                 else:
                     self._refused.append(Rejection(rejects.DELIVERY, ref, value, type(err).__name__, str(err)))
 
-        self.producer.send(self.topic, item.id.encode("utf-8"), value, _timestamp_ms(item), done)
+        try:
+            self.producer.send(self.topic, key, value, timestamp_ms(item.published_at), done)
+        except RecordError as exc:
+            self.dead(Rejection(exc.reason, ref, value, type(exc.__cause__ or exc).__name__, str(exc)))
+
+    def _dead_value(self, rejection: Rejection) -> bytes | None:
+        """The encoded dead letter, cut until it fits in one record; None (logged) if nothing encodes."""
+        budget = self.max_record_bytes - 16_384  # room for the sanitised texts (each cut to 4 KiB)
+        for limit in (budget, budget // 4, 0):
+            try:
+                value = self.encode_dead(rejection.to_dead_letter(max_original_bytes=max(0, limit)).to_avro())
+            except Exception as exc:  # noqa: BLE001 - the last resort below must still go out
+                log.error("dead letter for %r does not encode (%s); sending it without its original",
+                          rejection.source_ref, exc)
+                continue
+            if len(value) + _MAX_DEAD_KEY_BYTES <= self.max_record_bytes:
+                return value
+        bare = Rejection(rejection.reason, rejects.safe_text(rejection.source_ref, 256), b"",
+                         rejects.safe_text(rejection.error_class, 100),
+                         rejects.safe_text(rejection.message, 1_000) + " [original and details dropped]")
+        try:
+            return self.encode_dead(bare.to_dead_letter(max_original_bytes=0).to_avro())
+        except Exception as exc:  # noqa: BLE001 - counted as an undelivered dead letter by the caller
+            log.error("dead letter for %r cannot be encoded at all: %s", bare.source_ref, exc)
+            return None
 
     def dead(self, rejection: Rejection) -> None:
-        log.info("rejected %s (%s): %s", rejection.source_ref, rejection.reason, rejection.message)
-        value = self.encode_dead(rejection.to_dead_letter().to_avro())
+        """Send one rejection to the dead-letter topic; a failure is counted and logged, never raised."""
+        log.info("rejected %s (%s): %s", rejects.safe_text(rejection.source_ref, 500), rejection.reason,
+                 rejects.safe_text(rejection.message, 500))
+        value = self._dead_value(rejection)
         with self._lock:
             self.report.rejected.append(rejection)
+            if value is None:
+                self.report.dead_letter_failures += 1
+                return
 
         def done(err: Exception | None) -> None:
             with self._lock:
@@ -125,9 +185,13 @@ class _Run:
                     self.report.dead_lettered += 1
                 else:
                     self.report.dead_letter_failures += 1
-                    log.error("dead letter for %s not delivered: %s", rejection.source_ref, err)
+                    log.error("dead letter for %r not delivered: %s", rejection.source_ref, err)
 
-        self.producer.send(self.deadletter_topic, rejection.source_ref.encode("utf-8"), value, None, done)
+        key = rejects.safe_text(rejection.source_ref, 1_000).encode("utf-8")[:_MAX_DEAD_KEY_BYTES]
+        try:
+            self.producer.send(self.deadletter_topic, key, value, None, done)
+        except RecordError as exc:
+            done(exc)
 
     def drain_refused(self) -> None:
         """Dead-letter the items the broker refused since the last call (from the caller's thread)."""
@@ -135,6 +199,24 @@ class _Run:
             refused, self._refused = self._refused, []
         for rejection in refused:
             self.dead(rejection)
+
+    def refused_left(self) -> int:
+        """Items refused after the last drain (during close): they could not be dead-lettered."""
+        with self._lock:
+            return len(self._refused)
+
+    def handle(self, parsed: NewsItem | Rejection) -> None:
+        """One read result to its topic; an unforeseen failure dead-letters it instead of ending the run."""
+        try:
+            if isinstance(parsed, Rejection):
+                self.dead(parsed)
+            else:
+                self.item(parsed, parsed.source_ref or f"{parsed.source}#{parsed.id}")
+        except Exception as exc:  # noqa: BLE001 - nothing lost: the record still reaches the dead-letter topic
+            log.exception("unexpected failure publishing a record")
+            ref = parsed.source_ref if isinstance(parsed, Rejection) else (parsed.source_ref or parsed.id)
+            original = parsed.original if isinstance(parsed, Rejection) else _item_bytes(parsed)
+            self.dead(Rejection(rejects.DELIVERY, ref or "?", original, type(exc).__name__, str(exc)))
 
 
 @contextmanager
@@ -169,45 +251,62 @@ def time_ordered(parsed: Iterable[NewsItem | Rejection]) -> list[NewsItem | Reje
 def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_topic: str,
                   max_body_bytes: int = 100_000, strict: bool = False, rate_per_s: float | None = None,
                   progress: bool = False, registry_url: str | None = None, backend: str = "auto",
-                  stdin: BinaryIO | None = None, in_time_order: bool = False) -> PublishReport:
+                  stdin: BinaryIO | None = None, in_time_order: bool = False,
+                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                  close_timeout_s: float = CLOSE_TIMEOUT_S,
+                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> PublishReport:
     """Read every path (file, folder, URL or ``-``), publish items and dead letters, wait for acks.
 
     ``in_time_order`` is for backfills of a historical corpus: everything is
     read first and items are published by publication time, as a live feed
     would have delivered them, so event-time windows do not see them as late.
 
-    Raises :class:`PublishError` when the broker cannot be reached or
-    deliveries are still outstanding after the final flush; bad *input* never
-    raises, it is reported in ``PublishReport.rejected``.
+    ``max_message_bytes`` is the largest record the producer sends, lowered to
+    the topics' ``max.message.bytes`` when that can be read; ``close_timeout_s``
+    bounds the final wait for acknowledgements, ``connect_timeout_s`` the wait
+    for a first broker.
+
+    Raises :class:`~connectors.sources.exceptions.BrokerUnreachableError` when
+    no broker answers at the start and
+    :class:`~connectors.sources.exceptions.UndeliveredError` (carrying the
+    report) when records are still unacknowledged after ``close_timeout_s``;
+    bad *input* never raises, it is reported in ``PublishReport.rejected``.
     """
     started = time.monotonic()
     opts = ReadOptions(max_body_bytes=max_body_bytes, strict=strict)
     encode_item = serializer_for("NewsItem", registry_url=registry_url, topic=topic)
     encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
-    producer = open_producer(bootstrap, backend=backend)
-    run = _Run(producer, topic, deadletter_topic, encode_item, encode_dead)
+    producer = open_producer(bootstrap, backend=backend, max_message_bytes=max_message_bytes,
+                             connect_timeout_s=connect_timeout_s)
+    topic_limit = topic_max_message_bytes(bootstrap, [topic, deadletter_topic])
+    if topic_limit is not None and topic_limit < max_message_bytes:
+        log.info("records limited to %d bytes: the topics' max.message.bytes", topic_limit)
+        max_message_bytes = topic_limit
+    run = _Run(producer, topic, deadletter_topic, encode_item, encode_dead, max_message_bytes)
     pacer = _Pacer(rate_per_s)
+    closed = False
     try:
         with _progress_bar(progress) as tick:
             inputs = read_inputs(paths, opts, stdin=stdin)
             for parsed in (time_ordered(inputs) if in_time_order else inputs):
                 pacer.wait()
-                if isinstance(parsed, Rejection):
-                    run.dead(parsed)
-                else:
-                    run.item(parsed, parsed.source_ref or f"{parsed.source}#{parsed.id}")
+                run.handle(parsed)
                 producer.poll()
                 run.drain_refused()
                 tick(run.report, 1)
-            pending = producer.flush(FLUSH_TIMEOUT_S)
+            producer.flush(close_timeout_s)
             run.drain_refused()  # items refused during the flush
-            pending += producer.flush(FLUSH_TIMEOUT_S)
+            pending = producer.close(close_timeout_s)
+            closed = True
             tick(run.report, 0)
-        if pending:
-            raise PublishError("deliveries still pending after flush", bootstrap=bootstrap, topic=topic,
-                               undelivered=pending)
     finally:
-        producer.close()
+        if not closed:  # an exception (or Ctrl-C) ended the loop: still wait, bounded, for what was sent
+            producer.close(close_timeout_s)
     run.report.elapsed_s = time.monotonic() - started
+    undelivered = pending + run.refused_left()
+    run.report.undelivered = undelivered
     log.info("%s", run.report.summary())
+    if undelivered:
+        raise UndeliveredError(f"{undelivered} record(s) not acknowledged within {close_timeout_s:.0f}s",
+                               bootstrap=bootstrap, topic=topic, undelivered=undelivered, report=run.report)
     return run.report

@@ -39,6 +39,10 @@ def read_text(data: bytes, *, ref: str, name: str, opts: ReadOptions, mtime: dat
     except UnicodeDecodeError as exc:
         yield reject(rejects.UTF8, ref, data, exc)
         return
+    if "\x00" in text:
+        yield reject(rejects.PARSE, ref, data, "NUL bytes: binary or UTF-16 input, not UTF-8 text",
+                     error_class="BinaryInputError")
+        return
     fields: dict[str, Any] = {}
     if markdown:
         front, text = _front_matter(text)
@@ -93,7 +97,7 @@ def read_jsonl(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterat
             continue
         try:
             record = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, too deep, an int of > 4300 digits
             yield reject(rejects.PARSE, line_ref, raw, exc)
             continue
         if not isinstance(record, dict):
@@ -105,54 +109,83 @@ def read_jsonl(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterat
         yield reject(rejects.PARSE, ref, data, "empty input: no JSON lines", error_class="EmptyInputError")
 
 
+class _Lines:
+    """The lines ``csv`` reads, remembered until taken, so each row's original text is known exactly."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self._taken: list[str] = []
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._taken.append(line)
+        return line
+
+    def take(self) -> bytes:
+        """The raw bytes of the lines read since the last call (the current row, or the header)."""
+        text, self._taken = "".join(self._taken), []
+        return text.rstrip("\r\n").encode("utf-8", errors="surrogateescape")
+
+
 def read_csv(data: bytes, *, ref: str, name: str, opts: ReadOptions) -> Iterator[Parsed]:
     """A header row naming the fields, then one item per row.
 
     The text is decoded with ``surrogateescape`` so one row with invalid bytes
     is rejected (``utf8``) while its neighbours are published. An
-    ``attributes`` column, when present, holds a JSON object.
+    ``attributes`` column, when present, holds a JSON object. A row the csv
+    module cannot read (a field above ``csv.field_size_limit()``, say) is
+    rejected alone and reading resumes on the next line.
     """
     text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
     if not text.strip():
         yield reject(rejects.PARSE, ref, data, "empty input: no CSV header", error_class="EmptyInputError")
         return
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="__extra__")
-    header = reader.fieldnames or []
+    lines = _Lines(text)
+    reader = csv.DictReader(lines, restkey="__extra__")
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        yield reject(rejects.PARSE, f"{ref}:1", lines.take(), f"unreadable CSV header: {exc}")
+        return
     if "title" not in header:
-        yield reject(rejects.PARSE, ref, data, f"CSV header has no 'title' column: {header}",
+        yield reject(rejects.PARSE, ref, data, f"CSV header has no 'title' column: {header[:20]}",
                      error_class="CsvHeaderError")
         return
+    lines.take()
     line = reader.line_num
     while True:
         start = line + 1
+        row_ref = f"{ref}:{start}"
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            yield reject(rejects.PARSE, f"{ref}:{start}", b"", exc)
-            break
+            original = lines.take()
+            yield reject(rejects.PARSE, row_ref, original, exc)
+            if reader.reader.line_num == line:  # nothing consumed: the reader cannot get past it
+                break
+            line = reader.reader.line_num  # DictReader's own line_num is only set on success
+            continue
         line = reader.line_num
-        row_ref = f"{ref}:{start}"
-        original = _row_bytes(row, header)
-        extra = row.pop("__extra__", None)
-        fields: dict[str, Any] = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-        if extra:
-            fields["__extra_columns__"] = extra
-        if isinstance(fields.get("attributes"), str):
-            try:
-                fields["attributes"] = json.loads(fields["attributes"])
-            except json.JSONDecodeError as exc:
-                yield reject(rejects.VALIDATION, row_ref, original, f"attributes is not a JSON object: {exc}",
-                             error_class="JSONDecodeError")
-                continue
-        if not opts.strict:
-            fields = {k: v for k, v in fields.items() if k in KNOWN_FIELDS}
-        yield parsed_or_rejected(fields, ref=row_ref, original=original, default_source=name, opts=opts)
+        original = lines.take()
+        yield _csv_row(row, ref=row_ref, original=original, name=name, opts=opts)
 
 
-def _row_bytes(row: dict[str, Any], header: list[str]) -> bytes:
-    buf = io.StringIO()
-    values = [row.get(h) or "" for h in header] + list(row.get("__extra__") or [])
-    csv.writer(buf).writerow(values)
-    return buf.getvalue().rstrip("\r\n").encode("utf-8", errors="surrogateescape")
+def _csv_row(row: dict[str, Any], *, ref: str, original: bytes, name: str, opts: ReadOptions) -> Parsed:
+    extra = row.pop("__extra__", None)
+    fields: dict[str, Any] = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+    if extra:
+        fields["__extra_columns__"] = extra
+    if isinstance(fields.get("attributes"), str):
+        try:
+            fields["attributes"] = json.loads(fields["attributes"])
+        except (ValueError, RecursionError) as exc:
+            return reject(rejects.VALIDATION, ref, original, f"attributes is not a JSON object: {exc}",
+                          error_class=type(exc).__name__)
+    if not opts.strict:
+        fields = {k: v for k, v in fields.items() if k in KNOWN_FIELDS}
+    return parsed_or_rejected(fields, ref=ref, original=original, default_source=name, opts=opts)

@@ -1,4 +1,12 @@
-"""`tension produce PATH... | -`: publish news files, folders, URLs or stdin to Kafka."""
+"""`tension produce PATH... | -`: publish news files, folders, URLs or stdin to Kafka.
+
+Exit codes (docs/contracts.md, "Exit codes"): 0 when every record read was
+published or dead-lettered; 1 when, with ``--strict``, anything was rejected,
+or when a dead letter or any record could not be delivered (still
+unacknowledged after ``--close-timeout``); 2 only when the broker or the schema
+registry cannot be reached at the start (and, as for every click command, for
+command-line usage errors).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +14,24 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from connectors.sources import PublishError, publish_paths
-from schemas.exceptions import SchemaError
+from connectors.sources import PublishReport, publish_paths
+from connectors.sources.exceptions import BrokerUnreachableError, PublishError, UndeliveredError
+from connectors.sources.producers import BACKENDS, CLOSE_TIMEOUT_S, CONNECT_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES
+from schemas.exceptions import RegistryError, SchemaError
 from tension.settings import load_settings
 
 app = typer.Typer()
 console = Console(stderr=True)
+
+EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2
+
+
+def _check_backend(value: str) -> str:
+    if value not in BACKENDS:
+        raise typer.BadParameter(f"choose one of {', '.join(BACKENDS)}")
+    return value
 
 
 @app.command()
@@ -23,11 +42,25 @@ def produce(
                                        help="Reject unknown fields and exit 1 if anything was rejected."),
     rate: float | None = typer.Option(None, min=0.001, help="At most this many records per second."),
     max_body_bytes: int | None = typer.Option(None, min=1, help="Reject bodies longer than this (UTF-8 bytes)."),
-    backend: str = typer.Option("auto", help="Producer client: auto, confluent or kafka-python."),
+    max_message_bytes: int = typer.Option(
+        DEFAULT_MAX_MESSAGE_BYTES, min=65_536,
+        help="Largest Kafka record sent (the producer's message.max.bytes); keep it at or below the topics' "
+             "max.message.bytes. Larger items are dead-lettered (oversize)."),
+    close_timeout: float = typer.Option(
+        CLOSE_TIMEOUT_S, min=0.0,
+        help="Seconds to wait at the end for acknowledgements; records still pending then make the exit code 1."),
+    connect_timeout: float = typer.Option(
+        CONNECT_TIMEOUT_S, min=0.5, help="Seconds to wait for a first broker; none answering exits 2."),
+    backend: str = typer.Option("auto", callback=_check_backend,
+                                help="Producer client: auto, confluent or kafka-python."),
     in_time_order: bool = typer.Option(False, "--in-time-order",
                                        help="Backfill: read everything, publish by publication time."),
 ) -> None:
-    """Validate every item, publish good ones (key = id, timestamp = published_at), dead-letter the rest."""
+    """Validate every item, publish good ones (key = id, timestamp = published_at), dead-letter the rest.
+
+    Exit 0: all read records published or dead-lettered. Exit 1: --strict and something was rejected, or a
+    record or dead letter was not delivered. Exit 2: the broker or schema registry cannot be reached.
+    """
     settings = load_settings()
     strict_mode = settings.producer.strict if strict is None else strict
     try:
@@ -43,14 +76,31 @@ def produce(
             registry_url=getattr(settings, "registry_url", None),
             backend=backend,
             in_time_order=in_time_order,
+            max_message_bytes=max_message_bytes,
+            close_timeout_s=close_timeout,
+            connect_timeout_s=connect_timeout,
         )
-    except (PublishError, SchemaError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    except (BrokerUnreachableError, RegistryError) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_UNREACHABLE) from exc
+    except UndeliveredError as exc:
+        if isinstance(exc.report, PublishReport):
+            _print_report(exc.report)
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_FAILED) from exc
+    except (PublishError, SchemaError) as exc:  # e.g. an unknown schema: a broken install, not the network
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_FAILED) from exc
+    _print_report(report)
+    if report.dead_letter_failures or (strict_mode and report.rejected):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_report(report: PublishReport) -> None:
     for rejection in report.rejected[:20]:
-        console.print(f"[yellow]rejected[/yellow] {rejection.source_ref} [{rejection.reason}] {rejection.message}")
+        ref = escape(rejection.source_ref.encode("utf-8", "backslashreplace").decode()[:300])
+        message = escape(rejection.message.encode("utf-8", "backslashreplace").decode()[:300])
+        console.print(f"[yellow]rejected[/yellow] {ref} {escape(f'[{rejection.reason}]')} {message}")
     if len(report.rejected) > 20:
         console.print(f"... and {len(report.rejected) - 20} more rejection(s)")
     console.print(report.summary())
-    if report.dead_letter_failures or (strict_mode and report.rejected):
-        raise typer.Exit(1)
