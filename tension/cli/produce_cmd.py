@@ -1,6 +1,6 @@
 """`tension produce PATH... | -`: publish news files, folders, URLs or stdin to Kafka.
 
-Exit codes (docs/contracts.md, "Exit codes"): 0 when every record read was
+Exit codes (tension/cli/exits.py; docs/contracts.md, "Exit codes"): 0 when every record read was
 published or dead-lettered; 1 when, with ``--strict``, anything was rejected,
 or when a dead letter or any record could not be delivered (still
 unacknowledged after ``--close-timeout``); 2 only when the broker or the schema
@@ -18,14 +18,14 @@ from rich.markup import escape
 
 from connectors.sources import PublishReport, publish_paths
 from connectors.sources.exceptions import BrokerUnreachableError, PublishError, UndeliveredError
-from connectors.sources.producers import BACKENDS, CLOSE_TIMEOUT_S, CONNECT_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES
+from connectors.sources.producers import BACKENDS, CLOSE_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES
 from schemas.exceptions import RegistryError, SchemaError
+from tension.cli.exits import EXIT_INVALID, EXIT_UNREACHABLE
 from tension.settings import load_settings
 
 app = typer.Typer()
 console = Console(stderr=True)
 
-EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2
 
 
 def _check_backend(value: str) -> str:
@@ -49,8 +49,9 @@ def produce(
     close_timeout: float = typer.Option(
         CLOSE_TIMEOUT_S, min=0.0,
         help="Seconds to wait at the end for acknowledgements; records still pending then make the exit code 1."),
-    connect_timeout: float = typer.Option(
-        CONNECT_TIMEOUT_S, min=0.5, help="Seconds to wait for a first broker; none answering exits 2."),
+    connect_timeout: float | None = typer.Option(
+        None, min=0.5, help="Seconds to wait for a first broker; none answering exits 2 "
+                            "(default: TENSION_KAFKA__CONNECT_TIMEOUT_S)."),
     backend: str = typer.Option("auto", callback=_check_backend,
                                 help="Producer client: auto, confluent or kafka-python."),
     in_time_order: bool = typer.Option(False, "--in-time-order",
@@ -78,7 +79,7 @@ def produce(
             in_time_order=in_time_order,
             max_message_bytes=max_message_bytes,
             close_timeout_s=close_timeout,
-            connect_timeout_s=connect_timeout,
+            connect_timeout_s=connect_timeout or settings.kafka.connect_timeout_s,
         )
     except (BrokerUnreachableError, RegistryError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
@@ -87,13 +88,13 @@ def produce(
         if isinstance(exc.report, PublishReport):
             _print_report(exc.report)
         console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(EXIT_FAILED) from exc
+        raise typer.Exit(EXIT_INVALID) from exc
     except (PublishError, SchemaError) as exc:  # e.g. an unknown schema: a broken install, not the network
         console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(EXIT_FAILED) from exc
+        raise typer.Exit(EXIT_INVALID) from exc
     _print_report(report)
     if report.dead_letter_failures or (strict_mode and report.rejected):
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_INVALID)
 
 
 def _print_report(report: PublishReport) -> None:
