@@ -11,6 +11,7 @@ command-line usage errors).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -62,6 +63,10 @@ def produce(
     Exit 0: all read records published or dead-lettered. Exit 1: --strict and something was rejected, or a
     record or dead letter was not delivered. Exit 2: the broker or schema registry cannot be reached.
     """
+    missing = [p for p in paths if p != "-" and "://" not in p and not Path(p).exists()]
+    if missing:  # a typo is the user's to fix, not a dead letter: fail before connecting anywhere
+        console.print(f"[red]error:[/red] no such file or directory: {escape(', '.join(missing))}")
+        raise typer.Exit(EXIT_INVALID)
     settings = load_settings()
     strict_mode = settings.producer.strict if strict is None else strict
     try:

@@ -12,6 +12,7 @@ import pytest
 
 from tension.cli.exits import EXIT_INVALID, EXIT_UNREACHABLE
 from tension.preflight import ServiceUnreachable, require_kafka
+from tension.settings import PROJECT_ROOT
 
 
 def _tension(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -80,3 +81,19 @@ def test_require_kafka_returns_when_anything_listens() -> None:
         srv.listen()
         port = srv.getsockname()[1]
         require_kafka(f"127.0.0.1:{_closed_port()},127.0.0.1:{port}", timeout_s=5)
+
+
+def test_produce_of_a_missing_path_fails_before_connecting(tmp_path: object) -> None:
+    port = _closed_port()
+    proc = _tension("produce", "/nonexistent/a.jsonl", "-", TENSION_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}",
+                    TENSION_KAFKA__CONNECT_TIMEOUT_S="30")
+    assert proc.returncode == EXIT_INVALID
+    assert "no such file or directory: /nonexistent/a.jsonl" in proc.stderr and "Kafka" not in proc.stderr
+
+
+def test_produce_with_no_broker_exits_2_within_its_deadline(tmp_path: object) -> None:
+    port = _closed_port()
+    proc = _tension("produce", str(PROJECT_ROOT / "seeds" / "london-trade-talks.txt"), TENSION_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}",
+                    TENSION_KAFKA__CONNECT_TIMEOUT_S="1")
+    assert proc.returncode == EXIT_UNREACHABLE and "cannot reach Kafka" in proc.stderr
+    assert "Traceback" not in proc.stderr
