@@ -65,6 +65,9 @@ class Demo:
         s = self.settings
         cluster = cluster_from(s.local_kafka)
         started_kafka = not cluster.running_pids()
+        # SIGTERM would end the process without unwinding, leaving broker, worker, sink and
+        # dashboard as orphans: treat it like Ctrl-C, so the finally below stops them.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             if started_kafka:
                 self.console.print("starting the embedded Apache Kafka broker …")
@@ -97,11 +100,15 @@ class Demo:
                 self.console.print(f"dashboard: {url}", soft_wrap=True)
                 self.console.print("keeping Kafka, worker, sink and dashboard running; stop with Ctrl-C")
                 self._wait_forever()
-        finally:  # with --keep-running we only get here after Ctrl-C
-            self._stop_children()
-            if started_kafka:
-                cluster.stop()
-                self.console.print("stopped the embedded Kafka broker")
+        finally:  # with --keep-running we only get here after Ctrl-C or SIGTERM
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+            try:
+                self._stop_children()
+                if started_kafka:
+                    cluster.stop()
+                    self.console.print("stopped the embedded Kafka broker")
+            finally:
+                signal.signal(signal.SIGTERM, previous)
         if not self.keep_running:  # the last line: where to look at the results
             d = s.dashboard
             self.console.print(f"dashboard: run `tension dashboard --store {self.store_url}` and open "
@@ -202,6 +209,10 @@ class Demo:
                 child.proc.kill()
                 child.proc.wait()
         self.children.clear()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def count_present(db_path: Path, ids: set[str]) -> int:

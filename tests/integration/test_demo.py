@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from schemas.models import CATEGORIES
 from tension.procs import alive as _alive
 from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
-from tests.helpers import demo_env
+from tests.helpers import demo_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -68,3 +69,28 @@ def test_demo_fills_sqlite_and_leaves_nothing_running(tmp_path: Path) -> None:
     assert not [p for p in pids if _alive(p)]
     pid_files = list((tmp_path / "kafka").rglob("kafka.pid"))
     assert pid_files == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_demo_stops_everything_it_started(tmp_path: Path, sig: signal.Signals) -> None:
+    """Signalled while its worker and sink run, the demo stops them and the broker: no orphans."""
+    base = free_port_block(span=30)
+    env = demo_env(tmp_path, base)
+    log = tmp_path / "demo.out"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tension", "demo", "--keep-running"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    try:
+        wait_for(lambda: b"started sink" in log.read_bytes() or proc.poll() is not None, 120,
+                 "the demo to start its sink")
+        assert proc.poll() is None, log.read_text()[-3000:]
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", text)]
+    assert len(pids) >= 3, text[-3000:]  # broker node, worker, sink
+    assert not [p for p in pids if _alive(p)], text[-3000:]
+    assert list((tmp_path / "kafka").rglob("kafka.pid")) == []
