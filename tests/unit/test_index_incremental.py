@@ -39,7 +39,7 @@ def fold(seq: list[Fact], cuts: list[int], table: dict[str, Any] | None = None,
          state: TableState | None = None) -> tuple[dict[str, Any], TableState]:
     table = {} if table is None else table
     state = state or TableState(table, OPEN)
-    bounds = sorted({0, len(seq), *(c % (len(seq) + 1) for c in cuts)})
+    bounds = sorted({0, len(seq), *(c % (len(seq) + 1) for c in cuts)}) if seq else [0, 0]  # ≥ 1 batch
     for a, b in zip(bounds, bounds[1:]):
         index_batch(state, seq[a:b], W_OPEN, OPEN)
         state.flush()
