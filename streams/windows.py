@@ -142,8 +142,9 @@ def apply(state: TableState, facts: Iterable[Fact], w: Windows) -> BatchResult:
     known = set(panes)
     touched: set[int] = set()
     result = BatchResult()
+    first_cut = cut = cut_of(meta, w)
     for fact in facts:
-        old_cut = cut_of(meta, w)
+        old_cut = cut
         pane = w.pane_of(fact.ts)
         if state.seen(fact.id):
             meta["duplicates"] += 1
@@ -164,12 +165,14 @@ def apply(state: TableState, facts: Iterable[Fact], w: Windows) -> BatchResult:
         part = str(fact.part)
         if part not in meta["wm"] or fact.ts > meta["wm"][part]:
             meta["wm"][part] = fact.ts
-            new_cut = cut_of(meta, w)
-            if new_cut is not None and (old_cut is None or new_cut > old_cut):
-                first = old_cut if old_cut is not None else panes[0] - w.pane_ms if panes else new_cut
-                result.closed.extend(closing(panes, w, first, new_cut))
+            cut = cut_of(meta, w)
+    if cut is not None and (first_cut is None or cut > first_cut):
+        # once per batch: windows ending in (first, cut] in closing order, the concatenation of
+        # what each step of the cut would close (a pane added after the cut passed c holds
+        # only items ≥ c, so it never belongs to a window ending at or before c)
+        first = first_cut if first_cut is not None else panes[0] - w.pane_ms if panes else cut
+        result.closed.extend(closing(panes, w, first, cut))
     state.settle()
-    cut = cut_of(meta, w)
     for pane in touched:
         for spec, start in w.windows_of_pane(pane):
             if cut is None or start + spec.size_ms > cut:
