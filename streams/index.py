@@ -66,11 +66,12 @@ class _Acc:
     partials: list[float] = field(default_factory=list)
     top: list[tuple[str, str, float]] = field(default_factory=list)  # (id, direction, tension)
 
-    def add(self, item_id: str, direction: str, tension: float, k: int) -> None:
+    def add(self, item_id: str, direction: str, tension: float, k: int, sums: list[float]) -> None:
+        """Count one item; its tension goes into ``sums`` (partials the caller folds in later)."""
         self.n += 1
         self.esc += direction == ESCALATION
         self.deesc += direction == DEESCALATION
-        add_exact(self.partials, tension)
+        add_exact(sums, tension)
         self.top.append((item_id, direction, tension))
         if len(self.top) > TOP_SLACK * k:
             self.trim(k)
@@ -101,18 +102,24 @@ def extend(agg: Aggregate, items: Iterable[tuple[str, list[Any]]], cfg: IndexCon
     it has any of them (an item in two categories counts once there).
     """
     accs, k = agg.accs, cfg.top_k
-    overall = accs[OVERALL]
+    # this call's tensions are summed into fresh partials, then folded into the running ones:
+    # the same exact sum, but per item the work depends on this call's partials (few), not
+    # on the running sum's (which lengthen as a pane's total grows)
+    sums: dict[str, list[float]] = {c: [] for c in accs}
+    overall, overall_sums = accs[OVERALL], sums[OVERALL]
     for item_id, (_, cats, tension, direction, _title) in items:
         agg.n_total += 1
         seen_any = False
         for c in cats:
             acc = accs.get(c)
             if acc is not None:
-                acc.add(item_id, direction, tension, k)
+                acc.add(item_id, direction, tension, k, sums[c])
                 seen_any = True
         if seen_any:
-            overall.add(item_id, direction, tension, k)
-    for acc in accs.values():
+            overall.add(item_id, direction, tension, k, overall_sums)
+    for c, acc in accs.items():
+        for x in sums[c]:
+            add_exact(acc.partials, x)
         if len(acc.top) > k:
             acc.trim(k)
     return agg

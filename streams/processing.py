@@ -70,7 +70,7 @@ def index_batch(state: TableState | MutableMapping[str, Any], facts: list[Fact],
     wrapped and flushed here (tests, one-off folds).
     """
     own = not isinstance(state, TableState)
-    st = TableState(state, cfg) if own else state
+    st = state if isinstance(state, TableState) else TableState(state, cfg)
     st.begin(cfg)
     result = apply(st, facts, w)
     out = Emission(late=result.late, duplicates=result.duplicates)

@@ -91,7 +91,7 @@ def encode_items(items: list[Item]) -> bytes:
 def decode_items(raw: bytes) -> list[Item]:
     buf, out = io.BytesIO(raw), []
     while buf.tell() < len(raw):
-        r = schemaless_reader(buf, _ITEM, None)
+        r: dict[str, Any] = schemaless_reader(buf, _ITEM, None)  # type: ignore[assignment]
         out.append((r["id"], [r["ts"], r["cats"], r["t"], r["dir"], r["title"]]))
     return out
 
@@ -114,7 +114,7 @@ class Pane:
 
     @classmethod
     def decode(cls, raw: bytes, cfg: IndexConfig) -> "Pane":
-        r = schemaless_reader(io.BytesIO(raw), _TOTALS, None)
+        r: dict[str, Any] = schemaless_reader(io.BytesIO(raw), _TOTALS, None)  # type: ignore[assignment]
         agg = empty(cfg)
         agg.n_total = r["n"]
         for a in r["accs"]:
@@ -197,16 +197,14 @@ class TableState:
         """Start a batch: drop a stale cache, roll back a flush a crash cut short."""
         self.cfg = cfg
         raw = self.table.get(META)
-        if self._open or raw != self._meta_raw:
+        if self._open or raw is None or raw != self._meta_raw:  # not (only) what this object flushed
             self._reset()
-        undo = self.table.get(UNDO)
-        if undo:
-            u = json.loads(undo)
-            if u["seq"] > self.meta()["seq"]:
+            undo = self.table.get(UNDO)
+            if undo and (u := json.loads(undo))["seq"] > self.meta()["seq"]:
+                # kept until the next flush overwrites it: a crash during the rollback repeats it
                 for pane, count in u["panes"].items():
                     self._truncate(int(pane), count)
-            self.table.pop(UNDO, None)
-            self._reset()
+                self._reset()
         self.meta()
         self._open = True
 

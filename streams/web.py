@@ -19,9 +19,9 @@ from faust.web import Request, Response, View
 from streams.config import StreamConfig
 from streams.index import OVERALL
 from streams.processing import WindowAggregator, event_time_ms
-from streams.state import TableState
+from streams.state import META, TableState
 from streams.tables import Tables
-from streams.windows import META, Windows, cut_of, windows_between
+from streams.windows import Windows, cut_of, windows_between
 
 MAX_ROWS = 2000
 

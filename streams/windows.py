@@ -30,11 +30,10 @@ from math import gcd
 from typing import Any
 
 from streams.config import IndexConfig
-from streams.state import META, TableState, new_meta
+from streams.state import TableState
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-__all__ = ["META", "TableState", "new_meta"]  # re-exported for callers of the reducer
 
 
 @dataclass(frozen=True)
