@@ -227,9 +227,17 @@ class TableState:
         self.unsettled = {}
 
     def drop(self, start: int) -> None:
-        """Forget an expired pane here; its keys are deleted by the next flush (see module doc)."""
+        """Forget an expired pane here; its keys are deleted by the next flush (see module doc).
+
+        Items this batch added to it (a watermark can pass a pane's retention within the
+        batch that filled it) are not written at all: it is gone either way.
+        """
         self.panes.pop(start, None)
         self.tails.pop(start, None)
+        self.unsettled.pop(start, None)
+        self.before.pop(start, None)
+        for item_id, _ in self.appended.pop(start, []):
+            self.added.pop(item_id, None)
 
     def flush(self) -> int:
         """Write the batch: undo, expired deletes, items, dedup entries, totals, then meta."""

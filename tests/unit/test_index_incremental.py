@@ -148,3 +148,20 @@ def test_a_state_of_the_old_layout_is_refused() -> None:
     table = {META: b'{"max_ts": null, "wm": {}, "counted": 0, "panes": []}'}
     with pytest.raises(StateLayoutError):
         TableState(table).meta()
+
+
+@pytest.mark.parametrize("gap_days", [3, 40])
+def test_a_pane_filled_and_expired_by_the_same_batch_is_not_written(gap_days: int) -> None:
+    cfg = IndexConfig(grace_hours=1, expires_days=1)
+    w = Windows.from_config(cfg)
+    table: dict[str, Any] = {}
+    state = TableState(table, cfg)
+    old = [Fact(f"o{k}", T0 + k * 60_000, ["visas"], 0.25, "escalation") for k in range(3)]
+    far = Fact("far", T0 + gap_days * 24 * HOUR_MS, ["tariffs"], 0.5, "escalation")
+    out = index_batch(state, [*old, far], w, cfg)
+    state.flush()
+    assert {r["window_start"] for r in out.finals if r["category"] == "visas" and r["n_category"] == 3}
+    index_batch(state, [Fact("next", far.ts + 1, [], 0.0, "neutral")], w, cfg)
+    state.flush()
+    assert not [k for k in table if k.startswith(("a:", "i:")) and int(k.split(":")[1]) == T0]
+    assert not [k for k in table if k in {"s:o0", "s:o1", "s:o2"}]
