@@ -1,15 +1,17 @@
 """The tension index of one window, and the alert rules, as pure functions.
 
-See docs/index.md for the definitions. Every value is recomputed from the
-window's items (never accumulated incrementally), and sums use ``math.fsum``
-(correctly rounded, hence independent of order), so the live topology —
-which sees items shuffled, in batches, across restarts — and the offline
-reference produce bit-identical rows.
+See docs/index.md for the definitions. A pane keeps running totals that are
+*exact*: integer counts, the tension sum as non-overlapping float partials
+(Shewchuk's scheme, the one behind ``math.fsum``: their exact sum is the exact
+sum of the tensions) and a top k by a total order. Merging panes and adding
+items therefore commute, and ``math.fsum`` over the partials is the correctly
+rounded sum of the window's tensions whatever the arrival order, batch
+boundaries or pane split — so the live topology (items shuffled, in batches,
+across restarts) and the offline reference produce bit-identical rows.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass, field
 from collections.abc import Iterable
@@ -27,27 +29,58 @@ def _rank(member: tuple[str, str, float]) -> tuple[bool, float, str]:
     return member[1] != ESCALATION, -abs(member[2]), member[0]
 
 
+def add_exact(partials: list[float], x: float) -> None:
+    """Add ``x`` to ``partials`` keeping their sum exact (non-overlapping, increasing magnitude).
+
+    Each step splits ``hi + lo`` exactly (the larger operand first, so ``lo`` is the
+    rounding error of ``hi``); zero errors are dropped, so the list stays short
+    (one or two floats for tensions in [-1, 1]). ``math.fsum(partials)`` is then the
+    correctly rounded sum of every value ever added, in any order.
+    """
+    i = 0
+    for y in partials:
+        if abs(x) < abs(y):
+            x, y = y, x
+        hi = x + y
+        lo = y - (hi - x)
+        if lo:
+            partials[i] = lo
+            i += 1
+        x = hi
+    partials[i:] = [x]
+
+
 @dataclass
 class _Acc:
-    """Sums of one category over a set of items; mergeable, so a window is a merge of its panes.
+    """Running totals of one category over a set of items; mergeable, so a window is a merge of panes.
 
-    ``tensions`` are kept as values (not a float sum) so the window's mean is one
-    ``math.fsum`` over all of them — bit-identical whatever the pane split — and
-    ``top`` keeps only the best ``k`` members: the window's top k is among the panes' top k.
+    ``partials`` represent the tension sum exactly (see :func:`add_exact`), so the
+    mean is the same for any split of the items; ``top`` holds the best members by
+    :func:`_rank` — at most ``TOP_SLACK`` × k between trims, exactly k once
+    :meth:`trim` ran: the window's top k is always among its panes' top k.
     """
 
     n: int = 0
     esc: int = 0
     deesc: int = 0
-    tensions: list[float] = field(default_factory=list)
-    top: list[tuple[str, str, float]] = field(default_factory=list)  # (id, direction, tension), ranked
+    partials: list[float] = field(default_factory=list)
+    top: list[tuple[str, str, float]] = field(default_factory=list)  # (id, direction, tension)
 
-    def add(self, item_id: str, direction: str, tension: float) -> None:
+    def add(self, item_id: str, direction: str, tension: float, k: int, sums: list[float]) -> None:
+        """Count one item; its tension goes into ``sums`` (partials the caller folds in later)."""
         self.n += 1
         self.esc += direction == ESCALATION
         self.deesc += direction == DEESCALATION
-        self.tensions.append(tension)
+        add_exact(sums, tension)
         self.top.append((item_id, direction, tension))
+        if len(self.top) > TOP_SLACK * k:
+            self.trim(k)
+
+    def trim(self, k: int) -> None:
+        self.top = sorted(self.top, key=_rank)[:k]
+
+
+TOP_SLACK = 8  # members kept between trims, in multiples of k: bounds memory, amortises the sort
 
 
 @dataclass
@@ -58,36 +91,61 @@ class Aggregate:
     accs: dict[str, _Acc]
 
 
-def aggregate(items: Iterable[tuple[str, list[Any]]], cfg: IndexConfig) -> Aggregate:
-    """Per-category sums of (id, [ts, categories, tension, direction, title]) items."""
-    accs = {c: _Acc() for c in (*cfg.categories, OVERALL)}
-    n_total = 0
-    overall = accs[OVERALL]
+def empty(cfg: IndexConfig) -> Aggregate:
+    return Aggregate(0, {c: _Acc() for c in (*cfg.categories, OVERALL)})
+
+
+def extend(agg: Aggregate, items: Iterable[tuple[str, list[Any]]], cfg: IndexConfig) -> Aggregate:
+    """Add (id, [ts, categories, tension, direction, title]) items to ``agg`` in place; returns it.
+
+    An item counts once per configured category it has, and once in ``overall`` if
+    it has any of them (an item in two categories counts once there).
+    """
+    accs, k = agg.accs, cfg.top_k
+    # this call's tensions are summed into fresh partials, then folded into the running ones:
+    # the same exact sum, but per item the work depends on this call's partials (few), not
+    # on the running sum's (which lengthen as a pane's total grows)
+    sums: dict[str, list[float]] = {c: [] for c in accs}
+    overall, overall_sums = accs[OVERALL], sums[OVERALL]
     for item_id, (_, cats, tension, direction, _title) in items:
-        n_total += 1
+        agg.n_total += 1
         seen_any = False
         for c in cats:
             acc = accs.get(c)
             if acc is not None:
-                acc.add(item_id, direction, tension)
+                acc.add(item_id, direction, tension, k, sums[c])
                 seen_any = True
         if seen_any:
-            overall.add(item_id, direction, tension)
-    for acc in accs.values():
-        acc.top = heapq.nsmallest(cfg.top_k, acc.top, key=_rank)  # == sorted(...)[:k], cheaper
-    return Aggregate(n_total, accs)
+            overall.add(item_id, direction, tension, k, overall_sums)
+    for c, acc in accs.items():
+        for x in sums[c]:
+            add_exact(acc.partials, x)
+        if len(acc.top) > k:
+            acc.trim(k)
+    return agg
+
+
+def aggregate(items: Iterable[tuple[str, list[Any]]], cfg: IndexConfig) -> Aggregate:
+    """Per-category totals of (id, [ts, categories, tension, direction, title]) items."""
+    return extend(empty(cfg), items, cfg)
 
 
 def merge(parts: list[Aggregate], cfg: IndexConfig) -> Aggregate:
-    """The aggregate of disjoint item sets (the panes of a window)."""
+    """The aggregate of disjoint item sets (the panes of a window); the parts are not modified."""
     if len(parts) == 1:
         return parts[0]
     accs = {}
     for c in (*cfg.categories, OVERALL):
-        each = [p.accs[c] for p in parts]
-        accs[c] = _Acc(sum(a.n for a in each), sum(a.esc for a in each), sum(a.deesc for a in each),
-                       [t for a in each for t in a.tensions],
-                       sorted((m for a in each for m in a.top), key=_rank)[:cfg.top_k])
+        out = accs[c] = _Acc()
+        for p in parts:
+            a = p.accs.get(c)
+            if a is not None and a.n:
+                out.n += a.n
+                out.esc += a.esc
+                out.deesc += a.deesc
+                out.partials += a.partials
+                out.top += a.top
+        out.trim(cfg.top_k)
     return Aggregate(sum(p.n_total for p in parts), accs)
 
 
@@ -123,16 +181,17 @@ def rows_of(agg: Aggregate, cfg: IndexConfig, *, kind: str, size_ms: int, start:
     """The rows of one window from its aggregate (see :func:`window_rows`)."""
     n_total = agg.n_total
     rows = []
-    for category, acc in agg.accs.items():
+    for category in (*cfg.categories, OVERALL):
+        acc = agg.accs.get(category) or _Acc()
         share = ratio(acc.esc, n_total)
         rows.append({
             "category": category, "window_kind": kind, "window_size_s": size_ms // 1000,
             "window_start": start, "window_end": start + size_ms,
             "n_total": n_total, "n_category": acc.n, "n_escalating": acc.esc, "n_deescalating": acc.deesc,
             "share": share, "index": index_value(share, cfg.baselines.get(category)),
-            "signed_mean": ratio(math.fsum(acc.tensions), acc.n),
+            "signed_mean": ratio(math.fsum(acc.partials), acc.n),
             "balance": ratio(acc.esc - acc.deesc, acc.esc + acc.deesc),
-            "final": final, "top_items": [m[0] for m in acc.top],
+            "final": final, "top_items": [m[0] for m in sorted(acc.top, key=_rank)[:cfg.top_k]],
         })
     return rows
 

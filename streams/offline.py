@@ -13,6 +13,7 @@ from typing import Any
 
 from streams.config import IndexConfig
 from streams.processing import Emission, WindowAggregator, classify_news, fact_of, index_batch
+from streams.state import TableState
 from streams.windows import Fact, Windows, closing, cut_of
 
 
@@ -41,17 +42,18 @@ def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False, b
     only closes what its watermark has passed).
     """
     w = Windows.from_config(cfg)
-    state: dict[str, Any] = {}
+    state = TableState({}, cfg)  # the live agent's state class, over a dict: same code, same bytes
     out = Emission()
     for k in range(0, len(facts), batch):
         part = index_batch(state, facts[k:k + batch], w, cfg)
+        state.flush()
         out.updates.extend(part.updates)
         out.finals.extend(part.finals)
         out.alerts.extend(part.alerts)
         out.late.extend(part.late)
         out.duplicates.extend(part.duplicates)
     if close_all and facts:
-        meta = state["meta"]
+        meta = state.meta()
         far = meta["max_ts"] + w.retention_ms  # not a real item: only the watermark moves
         cut = cut_of(meta, w)
         rest = closing(meta["panes"], w, cut if cut is not None else meta["panes"][0] - w.pane_ms, far)

@@ -8,14 +8,16 @@ same answer for the same input.
 from __future__ import annotations
 
 import copy
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from streams.classifier import classify
 from streams.config import IndexConfig
-from streams.index import Aggregate, aggregate, alerts_for, merge, new_alerting, rows_of
-from streams.windows import META, Fact, State, Windows, apply, expire, new_meta, pane_chunks
+from streams.index import Aggregate, alerts_for, empty, merge, new_alerting, rows_of
+from streams.state import TableState
+from streams.windows import Fact, Windows, apply, expire
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -57,20 +59,26 @@ class Emission:
     duplicates: list[Fact] = field(default_factory=list)
 
 
-def index_batch(state: State, facts: list[Fact], w: Windows, cfg: IndexConfig) -> Emission:
+def index_batch(state: TableState | MutableMapping[str, Any], facts: list[Fact], w: Windows,
+                cfg: IndexConfig) -> Emission:
     """Fold a batch of facts into ``state`` and compute the rows and alerts to publish.
 
     The one function behind both the Faust index agent and `tension index`:
     identical input order and batch boundaries are not needed for identical
-    final rows, only the same set of in-grace items.
+    final rows, only the same set of in-grace items. A :class:`TableState` is
+    left for its owner to flush (the agent publishes first); a plain mapping is
+    wrapped and flushed here (tests, one-off folds).
     """
-    result = apply(state, facts, w)
+    own = not isinstance(state, TableState)
+    st = state if isinstance(state, TableState) else TableState(state, cfg)
+    st.begin(cfg)
+    result = apply(st, facts, w)
     out = Emission(late=result.late, duplicates=result.duplicates)
-    agg = WindowAggregator(state, w, cfg)
+    agg = WindowAggregator(st, w, cfg)
     for name, start in sorted(result.changed, key=lambda k: (k[1], k[0])):
         out.updates.extend(agg.rows(name, start, final=False))
     hopping = w.specs[0]
-    meta = dict(state.get(META) or new_meta())
+    meta = st.meta()
     mem = copy.deepcopy(meta.get("alerting") or new_alerting())
     for name, start in result.closed:
         rows = agg.rows(name, start, final=True)
@@ -81,44 +89,40 @@ def index_batch(state: State, facts: list[Fact], w: Windows, cfg: IndexConfig) -
     if result.closed:
         meta["alerting"] = mem
         meta.pop("trail", None)  # the alert memory before "alerting" (a list of hourly values)
-    expire(state, meta, w)
-    state[META] = meta
+    expire(st, meta, w)
+    st.set_meta(meta)
+    if own:
+        st.flush()
     return out
 
 
 class WindowAggregator:
-    """Rows of windows over one state snapshot, each pane aggregated once.
+    """Rows of windows merged from their panes' running totals, each merge done once.
 
-    A pane belongs to 25 windows (24 hopping + 1 tumbling) by default; recomputing
-    every changed window from its items cost O(windows × items) per batch and was
-    the index stage's bottleneck. Here a pane is read and aggregated once per
-    batch, and windows with the same non-empty panes share one merge. The rows
-    are the same as ``window_rows`` over the window's items (``tests/unit/test_index_math.py``).
-    Valid while ``state`` does not change: make a new one per batch.
+    A pane belongs to 25 windows (24 hopping + 1 tumbling) by default; its totals
+    are kept up to date by the state, so a row costs a merge of ≤ 24 small
+    aggregates whatever the number of items, and windows with the same non-empty
+    panes share one merge. The rows equal ``window_rows`` over the window's items
+    (``tests/unit/test_index_incremental.py``). Valid while the state does not
+    change: make a new one per batch.
     """
 
-    def __init__(self, state: State, w: Windows, cfg: IndexConfig) -> None:
+    def __init__(self, state: TableState, w: Windows, cfg: IndexConfig) -> None:
         self.state, self.w, self.cfg = state, w, cfg
-        self._panes: dict[int, Aggregate | None] = {}
         self._merged: dict[tuple[int, ...], Aggregate] = {}
-
-    def pane(self, start: int) -> Aggregate | None:
-        if start not in self._panes:
-            chunks = pane_chunks(self.state, start)
-            self._panes[start] = aggregate((kv for c in chunks for kv in c.items()), self.cfg) if chunks else None
-        return self._panes[start]
 
     def rows(self, name: str, start: int, *, final: bool) -> list[dict[str, Any]]:
         spec = self.w.spec(name)
-        panes = tuple(p for p in self.w.panes_of(spec, start) if self.pane(p) is not None)
-        agg = self._merged.get(panes)
+        parts = {p: a for p in self.w.panes_of(spec, start) if (a := self.state.aggregate_of(p)) is not None}
+        key = tuple(parts)
+        agg = self._merged.get(key)
         if agg is None:
-            parts = [a for a in map(self.pane, panes) if a is not None]
-            agg = self._merged[panes] = merge(parts, self.cfg) if parts else aggregate((), self.cfg)
+            agg = self._merged[key] = merge(list(parts.values()), self.cfg) if parts else empty(self.cfg)
         return rows_of(agg, self.cfg, kind=spec.kind, size_ms=spec.size_ms, start=start, final=final)
 
 
-def window_rows_of(state: State, w: Windows, cfg: IndexConfig, name: str, start: int, *, final: bool) -> list[dict[str, Any]]:
+def window_rows_of(state: TableState, w: Windows, cfg: IndexConfig, name: str, start: int, *,
+                   final: bool) -> list[dict[str, Any]]:
     """The rows of one window read from ``state`` (one-off; batches use :class:`WindowAggregator`)."""
     return WindowAggregator(state, w, cfg).rows(name, start, final=final)
 

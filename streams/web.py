@@ -3,8 +3,9 @@
 Every view is wrapped in ``app.table_route(exact_key=...)``: the index state
 has one partition, so the worker that owns it answers and any other worker
 forwards the request there (Faust's router, using each worker's advertised
-``canonical_url``). Rows are computed from the table by the same pure
-functions as the published ones. Input errors are JSON 4xx bodies.
+``canonical_url``). Rows are merged from the table's pane totals by the same
+pure functions as the published ones (a read-only :class:`streams.state.TableState`
+per request). Input errors are JSON 4xx bodies.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import faust
 from faust.web import Request, Response, View
 
 from streams.config import StreamConfig
-from streams.index import OVERALL, window_rows
-from streams.processing import event_time_ms
+from streams.index import OVERALL
+from streams.processing import WindowAggregator, event_time_ms
+from streams.state import META, TableState
 from streams.tables import Tables
-from streams.windows import META, Windows, cut_of, new_meta, pane_items, window_items, windows_between
+from streams.windows import Windows, cut_of, windows_between
 
 MAX_ROWS = 2000
 
@@ -35,7 +37,7 @@ def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
     route = app.table_route(table=table, exact_key=META)
 
     def meta() -> dict[str, Any]:
-        return table.get(META) or new_meta()
+        return TableState(table, cfg.index).meta()
 
     def guard(view: View, fun: Any) -> Any:
         try:
@@ -64,7 +66,8 @@ def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
             spec = w.spec(name)
         except KeyError:
             raise BadRequest(f"window must be one of {[s.name for s in w.specs]}") from None
-        m = meta()
+        state = TableState(table, cfg.index)  # read-only here: decodes what it reads
+        m = state.meta()
         cut = cut_of(m, w)
         hi = _time(q, "to", (m["max_ts"] or 0) + 1)
         lo = _time(q, "from", hi - 7 * 86_400_000)
@@ -72,10 +75,10 @@ def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
             raise BadRequest("'from' must be before 'to'")
         starts = windows_between(m, w, spec, lo, hi)[-MAX_ROWS:]
         rows = []
+        agg = WindowAggregator(state, w, cfg.index)
         for start in starts:
             final = cut is not None and start + spec.size_ms <= cut
-            for row in window_rows(window_items(table, w, spec, start), cfg.index, kind=spec.kind,
-                                   size_ms=spec.size_ms, start=start, final=final):
+            for row in agg.rows(name, start, final=final):
                 if row["category"] == category:
                     rows.append(row)
         return {"category": category, "window": name, "from_ms": lo, "to_ms": hi, "rows": rows}
@@ -91,8 +94,9 @@ def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
             raise BadRequest(f"category must be one of {names}")
         limit = _int(q, "limit", 20, 1, 1000)
         found: list[dict[str, Any]] = []
-        for pane in reversed(meta()["panes"]):
-            content = pane_items(table, pane)
+        state = TableState(table, cfg.index)
+        for pane in reversed(state.meta()["panes"]):
+            content = state.items(pane)
             for item_id, (ts, cats, tension, direction, title) in sorted(content, key=lambda kv: -kv[1][0]):
                 if category is None or (category == OVERALL and cats) or category in cats:
                     found.append({"id": item_id, "published_ms": ts, "categories": cats, "tension": tension,

@@ -1,21 +1,14 @@
-"""Event-time window bookkeeping and the index reducer, as pure functions.
+"""Event-time windows, the watermark and the batch reducer, as pure functions over the state.
 
-State lives in one flat key→JSON-value mapping so the same code runs over a
-plain ``dict`` (offline ``tension index``, unit tests) and over the Faust
-table (live, via :class:`streams.state.TableState`). Keys:
-
-* ``meta``           watermark, counters and the sorted list of pane starts;
-* ``p:<start_ms>``   one *pane* (the gcd of every window size and step, 1 h by
-  default): ``{item_id: [ts_ms, categories, tension, direction, title]}``, holding
-  up to ``CHUNK_ITEMS`` items; a fuller pane continues in ``p:<start_ms>:1``,
-  ``p:<start_ms>:2``… so a batch rewrites only the chunk it appends to;
-* ``s:<item_id>``    the pane an item was first counted in (dedup index).
-
-Every hopping and tumbling window is a union of panes, so an item touches one
-pane however many windows contain it, and a window's row is recomputed from
-its panes' items. Keeping the item ids *in* the pane is what makes the
-aggregation idempotent: replaying a fact after a crash finds its id and does
-not count it again (at-least-once delivery + idempotent aggregation).
+The state is a :class:`streams.state.TableState` over one flat key→bytes mapping
+(a plain ``dict`` offline and in unit tests, the Faust table live): same code,
+same encoding. Every hopping and tumbling window is a union of *panes* (the gcd
+of every window size and step, 1 h by default). An item is stored once, in its
+pane, and is added to that pane's running totals once; a window's row is a
+merge of its panes' totals, never a pass over items, so a batch costs the same
+whatever the state holds. The dedup index (``s:<item id>`` → pane) makes the
+aggregation idempotent: a fact replayed after a crash is found there and not
+counted again (at-least-once delivery + idempotent aggregation).
 
 Watermark: ``cut = min_p(max_ts_p) − grace`` where ``max_ts_p`` is the largest
 event time of every in-grace fact read from source partition ``p`` of
@@ -31,19 +24,16 @@ closed and gets its ``final`` row. An idle source partition holds windows open.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from math import gcd
 from typing import Any
 
 from streams.config import IndexConfig
+from streams.state import TableState
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-META = "meta"
-CHUNK_ITEMS = 200  # items per stored pane chunk: bounds what one batch rewrites and one changelog record
-
-State = MutableMapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -101,10 +91,6 @@ class Windows:
                 yield spec, start
 
 
-def new_meta() -> dict[str, Any]:
-    return {"max_ts": None, "wm": {}, "counted": 0, "duplicates": 0, "late": 0, "panes": [], "alerting": {}}
-
-
 def cut_of(meta: dict[str, Any], w: Windows) -> int | None:
     """The watermark: every window ending at or before it is closed."""
     wm = meta["wm"]
@@ -143,90 +129,23 @@ class BatchResult:
     duplicates: list[Fact] = field(default_factory=list)
 
 
-def chunk_key(pane: int, k: int) -> str:
-    """Key of chunk ``k`` of a pane: ``p:<pane>`` for the first, ``p:<pane>:<k>`` after it."""
-    return f"p:{pane}" if k == 0 else f"p:{pane}:{k}"
+def apply(state: TableState, facts: Iterable[Fact], w: Windows) -> BatchResult:
+    """Fold facts into the state in arrival order (a batch begun with ``state.begin``).
 
-
-def pane_chunks(state: State, pane: int) -> list[dict[str, Any]]:
-    """The chunks of a pane, in order: every key from ``p:<pane>`` up to the first missing one.
-
-    Visibility is "the key exists", not a count kept elsewhere: a chunk is written
-    before the dedup entries and ``meta`` of its batch, so whatever prefix of a
-    batch survives a crash, every stored item is found by :func:`is_duplicate`.
+    Returns which windows changed or closed so the caller can emit rows; the rows
+    themselves are merged from the panes' totals (``streams.processing.WindowAggregator``).
     """
-    chunks = []
-    while (content := state.get(chunk_key(pane, len(chunks)))):
-        chunks.append(content)
-    return chunks
-
-
-def pane_items(state: State, pane: int) -> Iterator[tuple[str, list[Any]]]:
-    """(item id, [ts, categories, tension, direction, title]) of every item of a pane."""
-    for content in pane_chunks(state, pane):
-        yield from content.items()
-
-
-def is_duplicate(state: State, w: Windows, fact: Fact) -> bool:
-    """Seen before within the retention: by the dedup index, or (after a crash cut the
-    write of ``s:<id>``) by its id already sitting in the pane of its event time."""
-    if f"s:{fact.id}" in state:
-        return True
-    return any(fact.id in c for c in pane_chunks(state, w.pane_of(fact.ts)))
-
-
-class _PaneWriter:
-    """Appends items to panes for one batch, writing only the chunk(s) the batch changed.
-
-    A pane used to be one value rewritten whole by every batch that touched it
-    (and sent whole to the changelog): O(pane) bytes per batch, and past ~1 MB a
-    record Kafka refuses. Now items go to the pane's last chunk until it holds
-    ``CHUNK_ITEMS``, then to a new one.
-    """
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self.chunks: dict[int, list[dict[str, Any]]] = {}  # pane → its chunks as this batch sees them
-        self.copied: set[tuple[int, int]] = set()  # chunks this batch already copied into state
-
-    def of(self, pane: int) -> list[dict[str, Any]]:
-        if pane not in self.chunks:
-            self.chunks[pane] = pane_chunks(self.state, pane)
-        return self.chunks[pane]
-
-    def contains(self, pane: int, item_id: str) -> bool:
-        return any(item_id in c for c in self.of(pane))
-
-    def add(self, pane: int, item_id: str, value: list[Any]) -> None:
-        chunks = self.of(pane)
-        k = len(chunks) - 1
-        if k < 0 or len(chunks[k]) >= CHUNK_ITEMS:
-            chunks.append({})
-            k += 1
-            self.copied.add((pane, k))
-            self.state[chunk_key(pane, k)] = chunks[k]
-        elif (pane, k) not in self.copied:  # copy once per batch, not once per item
-            chunks[k] = dict(chunks[k])
-            self.copied.add((pane, k))
-            self.state[chunk_key(pane, k)] = chunks[k]
-        chunks[k][item_id] = value
-
-
-def apply(state: State, facts: Iterable[Fact], w: Windows) -> BatchResult:
-    """Fold facts into state in arrival order; pure apart from mutating ``state``.
-
-    Returns which windows changed or closed so the caller can emit rows; the
-    rows themselves come from :func:`streams.index.window_rows` over the state.
-    """
-    meta = dict(state.get(META) or new_meta())
+    meta = state.meta()
     meta["wm"] = dict(meta["wm"])  # JSON object keys are strings
-    panes: list[int] = list(meta["panes"])  # sorted
+    panes: list[int] = meta["panes"]  # sorted
     known = set(panes)
+    touched: set[int] = set()
     result = BatchResult()
-    writer = _PaneWriter(state)
+    first_cut = cut = cut_of(meta, w)
     for fact in facts:
-        old_cut = cut_of(meta, w)
-        if f"s:{fact.id}" in state or writer.contains(w.pane_of(fact.ts), fact.id):  # is_duplicate
+        old_cut = cut
+        pane = w.pane_of(fact.ts)
+        if state.seen(fact.id):
             meta["duplicates"] += 1
             result.duplicates.append(fact)
         elif old_cut is not None and fact.ts < old_cut:
@@ -234,28 +153,30 @@ def apply(state: State, facts: Iterable[Fact], w: Windows) -> BatchResult:
             result.late.append(fact)
             continue
         else:
-            pane = w.pane_of(fact.ts)
-            writer.add(pane, fact.id, [fact.ts, fact.categories, fact.tension, fact.direction, fact.title])
-            state[f"s:{fact.id}"] = pane
+            state.add(pane, fact.id, [fact.ts, fact.categories, fact.tension, fact.direction, fact.title])
             if pane not in known:
                 known.add(pane)
                 insort(panes, pane)
             meta["counted"] += 1
-            for spec, start in w.windows_of_pane(pane):
-                result.changed.add((spec.name, start))
+            touched.add(pane)
         if meta["max_ts"] is None or fact.ts > meta["max_ts"]:
             meta["max_ts"] = fact.ts
         part = str(fact.part)
         if part not in meta["wm"] or fact.ts > meta["wm"][part]:
             meta["wm"][part] = fact.ts
-            new_cut = cut_of(meta, w)
-            if new_cut is not None and (old_cut is None or new_cut > old_cut):
-                first = old_cut if old_cut is not None else panes[0] - w.pane_ms if panes else new_cut
-                result.closed.extend(closing(panes, w, first, new_cut))
-    meta["panes"] = panes
-    cut = cut_of(meta, w)
-    result.changed = {k for k in result.changed if cut is None or k[1] + w.spec(k[0]).size_ms > cut}
-    state[META] = meta  # the caller runs expire() once the closed windows' rows are computed
+            cut = cut_of(meta, w)
+    if cut is not None and (first_cut is None or cut > first_cut):
+        # once per batch: windows ending in (first, cut] in closing order, the concatenation of
+        # what each step of the cut would close (a pane added after the cut passed c holds
+        # only items ≥ c, so it never belongs to a window ending at or before c)
+        first = first_cut if first_cut is not None else panes[0] - w.pane_ms if panes else cut
+        result.closed.extend(closing(panes, w, first, cut))
+    state.settle()
+    for pane in touched:
+        for spec, start in w.windows_of_pane(pane):
+            if cut is None or start + spec.size_ms > cut:
+                result.changed.add((spec.name, start))
+    state.set_meta(meta)  # the caller runs expire() once the closed windows' rows are computed
     return result
 
 
@@ -276,32 +197,25 @@ def closing(panes: list[int], w: Windows, old_cut: int, new_cut: int) -> list[tu
     return [(name, start) for _, name, start in sorted(out)]
 
 
-def expire(state: State, meta: dict[str, Any], w: Windows) -> None:
-    """Drop panes (and their dedup entries) older than the retention behind the watermark."""
+def expire(state: TableState, meta: dict[str, Any], w: Windows) -> None:
+    """Retire panes older than the retention behind the watermark.
+
+    They leave ``meta["panes"]`` now and are listed in ``meta["expired"]``; the state
+    deletes their keys (items, dedup entries, totals) in the next flush, see
+    :mod:`streams.state`.
+    """
     cut = cut_of(meta, w)
+    meta["expired"] = []
     if cut is None:
         return
     keep = []
     for pane in meta["panes"]:
         if pane + w.pane_ms <= cut - w.retention_ms:
-            for k, content in enumerate(pane_chunks(state, pane)):
-                for item_id in content:
-                    state.pop(f"s:{item_id}", None)
-                state.pop(chunk_key(pane, k), None)
+            meta["expired"].append(pane)
+            state.drop(pane)
         else:
             keep.append(pane)
     meta["panes"] = keep
-
-
-def window_items(state: State, w: Windows, spec: WindowSpec, start: int,
-                 panes: set[int] | None = None) -> list[tuple[str, list[Any]]]:
-    """(item id, [ts, categories, tension, direction, title]) of every item in the window."""
-    items: list[tuple[str, list[Any]]] = []
-    for pane in w.panes_of(spec, start):
-        if panes is not None and pane not in panes:
-            continue
-        items.extend(pane_items(state, pane))
-    return items
 
 
 def windows_between(meta: dict[str, Any], w: Windows, spec: WindowSpec, lo: int, hi: int) -> list[int]:

@@ -7,8 +7,8 @@ now, not "attached" until the next offset commit, and without Faust's
 per-message objects); Faust flushes that producer before every offset commit,
 so nothing acked is unsent.
 Guarantee: at-least-once with idempotent aggregation. A batch's offsets are
-acked only after its state is written, and the item ids stored in each pane
-make a replayed fact a no-op; final rows and alerts are awaited (acked by
+acked only after its state is written, and the state's dedup index makes a
+replayed fact a no-op; final rows and alerts are awaited (acked by
 Kafka) before the watermark that closed them is written, so a crash can
 repeat them (idempotent upserts by key) but never lose them.
 """
@@ -45,12 +45,14 @@ def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) 
 
     @app.agent(topics.facts, name="index")
     async def index_facts(stream: faust.StreamT) -> None:
+        # one state per agent run: pane totals stay decoded in memory between batches
+        # (re-read if another worker wrote the table meanwhile, see TableState.begin)
+        state = TableState(tables.index_state, cfg.index)
         async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
             # take_events runs this body outside the per-event context Faust's table
             # writes need (changelog and store partition): give this task the batch's last.
             _current_event.set(weakref.ref(events[-1]))
             pairs = await publisher.decode(events)
-            state = TableState(tables.index_state)
             out = index_batch(state, [f for _, f in pairs], windows, cfg.index)
             await publisher.publish(out, pairs)
             state.flush()

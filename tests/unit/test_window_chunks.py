@@ -1,4 +1,4 @@
-"""Panes stored in chunks: same rows as one value per pane, bounded writes, crash-prefix safe."""
+"""Pane items stored in chunks: same rows as one chunk per pane, bounded writes, crash-prefix safe."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-import streams.windows as windows
+import streams.state as windows  # the chunk size lives with the state's encoding
 from streams.config import IndexConfig
 from streams.processing import index_batch
-from streams.state import TableState
+from streams.state import TableState, decode_items
 from streams.windows import HOUR_MS, Fact, Windows
 
 CFG = IndexConfig(grace_hours=2)
@@ -45,8 +45,8 @@ def test_chunked_panes_give_the_same_rows(small_chunks: None) -> None:
     seq = dense(200, 3)
     state: dict[str, Any] = {}
     chunked = finals_of(seq[:-1], 9, state)
-    assert any(k.count(":") == 2 for k in state), "panes should have spilled into chunks"
-    assert all(len(v) <= 4 for k, v in state.items() if k.startswith("p:"))
+    assert any(k.startswith("i:") and not k.endswith(":0") for k in state), "panes should have spilled into chunks"
+    assert all(len(decode_items(v)) <= 4 for k, v in state.items() if k.startswith("i:"))
     chunked.update(finals_of(seq[-1:], 9, state))
     windows.CHUNK_ITEMS = 10_000
     assert chunked == finals_of(seq, 9, {})
@@ -57,10 +57,20 @@ def test_a_batch_writes_only_the_chunks_it_changed(small_chunks: None) -> None:
     table: dict[str, Any] = {}
     for k in range(0, 180, 10):
         state = TableState(table)
-        index_batch(state, seq[k:k + 10], W, CFG)
-        pane_writes = [key for key in state.pending if key.startswith("p:")]
+        batch = seq[k:k + 10]
+        index_batch(state, batch, W, CFG)
+        per_pane: dict[int, int] = {}
+        for f in batch:
+            per_pane[f.ts - f.ts % W.pane_ms] = per_pane.get(f.ts - f.ts % W.pane_ms, 0) + 1
+        before = dict(table)
         state.flush()
-        assert len(pane_writes) <= 2 * 10  # ≤ 2 chunks per touched pane, never whole panes
+        chunk_writes = [key for key in state.pending if key.startswith("i:")]
+        totals_writes = [key for key in state.pending if key.startswith("a:")]
+        # appends only: the last chunk (old bytes a prefix of the new) and new chunks, never whole panes
+        assert chunk_writes and all(table[key].startswith(before.get(key, b"")) for key in chunk_writes)
+        assert all(before.get(key) != table[key] for key in chunk_writes)
+        assert len(chunk_writes) <= sum(n // 4 + 2 for n in per_pane.values())
+        assert sorted(totals_writes) == sorted(f"a:{p}" for p in per_pane)  # one small record per pane
 
 
 class Crash(Exception):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from streams.config import IndexConfig
 from streams.processing import index_batch
+from streams.state import TableState
 from streams.windows import HOUR_MS, Fact, Windows
 
 CFG = IndexConfig(grace_hours=6)
@@ -77,10 +78,10 @@ def test_duplicates_count_once_and_late_facts_are_reported() -> None:
     reference, _ = run(seq)
     state: dict[str, Any] = {}
     out = index_batch(state, seq[:-1] + seq[:10], W, CFG)
-    assert len(out.duplicates) == 10 and state["meta"]["duplicates"] == 10
+    assert len(out.duplicates) == 10 and TableState(state).meta()["duplicates"] == 10
     late = Fact("late", seq[0].ts - 2 * W.grace_ms, ["tariffs"], 0.5, "escalation")
     out2 = index_batch(state, [late, seq[-1]], W, CFG)
-    assert [f.id for f in out2.late] == ["late"] and state["meta"]["late"] == 1
+    assert [f.id for f in out2.late] == ["late"] and TableState(state).meta()["late"] == 1
     finals = {(r["category"], r["window_kind"], r["window_start"]): r for r in out.finals + out2.finals}
     assert finals == reference
 
