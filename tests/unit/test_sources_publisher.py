@@ -207,7 +207,7 @@ def _exit_code(monkeypatch: pytest.MonkeyPatch, outcome: Callable[[], publisher.
     from tension.cli import app, produce_cmd
 
     monkeypatch.setattr(produce_cmd, "publish_paths", lambda *_a, **_k: outcome())
-    return CliRunner().invoke(app, ["produce", "x.jsonl", *args]).exit_code
+    return CliRunner().invoke(app, ["produce", __file__, *args]).exit_code  # a path that exists
 
 
 def _raise(exc: Exception) -> Callable[[], publisher.PublishReport]:
