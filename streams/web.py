@@ -25,6 +25,7 @@ from functools import wraps
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import faust
 from faust.web import Request, Response, View
 from faust.web.exceptions import ServiceUnavailable
@@ -104,6 +105,27 @@ def guarded(app: faust.App, fun: Handler, *, route: Any = None) -> Handler:
             return view.json({"error": "internal", "detail": type(exc).__name__}, status=500)
 
     return view_fn
+
+
+@aiohttp.web.middleware
+async def json_http_errors(request: aiohttp.web.Request, handler: Any) -> aiohttp.web.StreamResponse:
+    """aiohttp's own answers (404 for an unknown path, 405, 400 for a bad request line) as JSON bodies.
+
+    Installed on Faust's aiohttp application through ``web_application_options`` (``streams.app``).
+    """
+    try:
+        return await handler(request)
+    except aiohttp.web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, f"http_{exc.status}")
+        return aiohttp.web.json_response({"error": code, "detail": exc.reason}, status=exc.status, headers=headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # never a traceback in a body
+        log.exception("worker HTTP %s %s failed", request.method, request.path)
+        return aiohttp.web.json_response({"error": "internal", "detail": type(exc).__name__}, status=500)
 
 
 def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
