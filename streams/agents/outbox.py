@@ -79,14 +79,16 @@ class Outbox:
         """Dead-letter ``event`` (once per batch) for ``exc``; its delivery is awaited by :meth:`settle`."""
         if id(event) in self.rejected:
             return
-        self.rejected.add(id(event))
         m = event.message
         reason = reason or reason_of(exc, "stream")
         log.warning("dead-lettering %s[%d]@%d (%s/%s): %s", m.topic, m.partition, m.offset, self.stage, reason, exc)
         err = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
-        key = cut_key(event.key)
-        value = dead_letter(event.value, event.key, err, stage=self.stage, reason=reason,
+        raw_key = event.key if isinstance(event.key, (bytes, type(None))) else str(event.key).encode()
+        key = cut_key(raw_key)
+        original = event.value if isinstance(event.value, (bytes, bytearray, memoryview)) else repr(event.value).encode()
+        value = dead_letter(original, raw_key, err, stage=self.stage, reason=reason,
                             topic=m.topic, partition=m.partition, offset=m.offset, max_original=self.max_original)
+        self.rejected.add(id(event))  # only once its letter exists: a failure above must not hide the record
         self.letters.append((key, value, await self._try_send(key, value)))
 
     async def settle(self) -> int:
