@@ -60,7 +60,7 @@ class BadRequest(ValueError):
 def ready(app: faust.App) -> bool:
     """Whether this worker can answer from (or forward to) the index state: started, recovered, not rebalancing."""
     try:
-        return bool(app.tables.recovery.completed.is_set()) and not app.rebalancing
+        return bool(app.tables.recovery.completed.is_set()) and not app.rebalancing  # type: ignore[attr-defined]
     except Exception:  # pieces of the app that do not exist yet: starting
         return False
 
@@ -101,7 +101,7 @@ def guarded(app: faust.App, fun: Handler, *, route: Any = None) -> Handler:
         except Exception as exc:  # the owner unreachable, a rebalance under way, or a bug: logged, not shown
             if not ready(app) or isinstance(exc, _UNREACHABLE):
                 return unavailable(view, f"the index state is not reachable right now ({type(exc).__name__})")
-            log.exception("worker API %s failed", request.path)
+            log.exception("worker API %s failed", request.url)
             return view.json({"error": "internal", "detail": type(exc).__name__}, status=500)
 
     return view_fn
