@@ -179,6 +179,7 @@ class DeadLetter(AvroModel):
     avro_name: ClassVar[str] = "DeadLetter"
 
     original: bytes
+    original_size: int | None = None  # v2: set when ``original`` was cut to fit a Kafka record
     original_key: bytes | None = None
     source_topic: str | None = None
     source_partition: int | None = None

@@ -10,7 +10,9 @@ Two wire formats are understood:
   with schemas from a Confluent-compatible registry (see ``schemas.registry``).
 
 Readers accept both and resolve the writer schema to the reader's (latest)
-version, so older records stay readable after a compatible evolution.
+version, so older records stay readable after a compatible evolution. They
+are strict about the framing: bytes left after the Avro body are a DecodeError
+(no writer produces them; a reader that ignored them would accept garbage).
 """
 
 from __future__ import annotations
@@ -117,10 +119,14 @@ class AvroDeserializer:
             body = data[5:]
         else:
             raise DecodeError(f"{self.name}: unknown wire format (first bytes {data[:2].hex()})")
+        buf = io.BytesIO(body)
         try:
-            return fastavro.schemaless_reader(io.BytesIO(body), writer, self.reader)
+            record = fastavro.schemaless_reader(buf, writer, self.reader)
         except Exception as exc:  # fastavro raises many types on corrupt input
             raise DecodeError(f"{self.name}: corrupt Avro body: {exc}") from exc
+        if buf.tell() != len(body):  # a writer never leaves bytes behind the record: not what it wrote
+            raise DecodeError(f"{self.name}: {len(body) - buf.tell()} trailing byte(s) after the Avro body")
+        return record
 
 
 def serializer_for(name: str, *, registry_url: str | None = None, topic: str | None = None,

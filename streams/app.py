@@ -29,6 +29,11 @@ def create_app(cfg: StreamConfig) -> faust.App:
         web_host=cfg.web_host,
         web_port=cfg.web_port,
         web_bind=cfg.web_host,
+        # Faust's own /router and /table pages show live table contents to anyone and answer
+        # 500/503 for unknown names: off unless asked for (TENSION_STREAM__WEB_BUILTIN_VIEWS).
+        web_router_enabled=cfg.web_builtin_views,
+        web_tables_enabled=cfg.web_builtin_views,
+        web_application_options={"middlewares": [web.json_http_errors]},  # 404/405 as JSON bodies too
         canonical_url=f"http://{cfg.web_host}:{cfg.web_port}",  # where other workers forward API calls
         topic_partitions=cfg.topics.partitions,
         topic_replication_factor=cfg.topics.replication,

@@ -69,6 +69,7 @@ class StreamConfig:
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     web_enabled: bool = True
+    web_builtin_views: bool = False  # Faust's /router and /table pages: expose live table state, 500 on bad names
     store: str = "rocksdb://"
     data_dir: Path = Path(".state/worker")
     standby_replicas: int = 0

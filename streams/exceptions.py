@@ -32,3 +32,33 @@ class LateEvent(StreamError):
     """An item older than the watermark (max event time − grace): counted and dead-lettered."""
 
     reason = "late"
+
+
+class BadEventTime(StreamError):
+    """A fact whose event time is not a finite integer inside the product's range (see EVENT_TIME_RANGE_MS)."""
+
+    reason = "date"
+
+
+class OutputTooLarge(StreamError):
+    """An output record bigger than the producer's request limit: Kafka would refuse it."""
+
+    reason = "oversize"
+
+
+class DeliveryFailed(StreamError):
+    """The producer or the broker refused an output record (its delivery future failed)."""
+
+    reason = "delivery"
+
+
+class DeadLetterUndeliverable(StreamError):
+    """A dead letter itself could not be delivered: the worker must stop before acking its record."""
+
+    reason = "deadletter"
+
+
+class InvalidRecord(StreamError):
+    """A decoded record the producer would have rejected (e.g. a blank title)."""
+
+    reason = "validation"

@@ -65,13 +65,16 @@ class StreamSettings(BaseModel):
     app_id: str = Field(default="tension-stream", description="Faust app id: consumer group and prefix of internal topics")
     web_port: int = Field(default=6066, ge=1, le=65535, description="HTTP port of the worker (API)")
     web_host: str = Field(default="127.0.0.1", description="HTTP bind address of the worker")
+    web_builtin_views: bool = Field(
+        default=False, description="serve Faust's /router and /table pages (they show live table state)")
     window_hours: int = Field(default=24, ge=1, description="hopping window size")
     window_step_hours: int = Field(default=1, ge=1, description="hop of the hopping window")
     tumbling_days: int = Field(default=1, ge=1, description="size of the tumbling window")
     grace_hours: float = Field(default=6.0, ge=0, description="how late an item may arrive and still count")
     expires_days: int = Field(default=60, ge=1, description="retention of window state and of item ids for dedup")
     store: str = Field(default="rocksdb://", description="rocksdb:// (rocksdict, durable) or memory://")
-    data_dir: Path = Field(default=PROJECT_ROOT / ".state" / "worker", description="table state (RocksDB) folder")
+    data_dir: Path = Field(default=PROJECT_ROOT / ".state" / "worker",
+                           description="root of table state (RocksDB); each worker uses <data_dir>/<app_id>/port-<web_port>")
     standby_replicas: int = Field(default=0, ge=0, description="standby copies of each table partition")
     baselines: dict[str, float] | None = Field(
         default=None, description="baseline share per category and 'overall' (JSON); default: streams.config")

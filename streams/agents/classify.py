@@ -1,13 +1,15 @@
 """Stage 1: news.raw.v1 → classify → news.classified.v1 (+ one index fact per item).
 
-Undecodable records and classifier failures go to the dead-letter topic with
-their coordinates; the agent keeps running.
+Every step of every record — decode, validate, classify, encode, send, and the
+delivery ack — is guarded per record: what fails becomes a dead letter with its
+reason and coordinates (``streams.agents.outbox``), and the batch goes on. No
+exception leaves the agent for a record, since Faust would ack the batch and
+restart the agent past records it never processed.
 
 Throughput: records are taken in batches (``take_events``) and their outputs
-handed to the producer in order without waiting for each delivery. Faust acks
-a batch's offsets only after the body returns and flushes the producer before
-it commits them, so the guarantee is the one of a per-record ``await send``
-(at-least-once; order per partition kept because one producer sends in order).
+handed to the producer in order without waiting for each delivery; the batch's
+delivery futures are awaited once, at its end (``Outbox.settle``), before Faust
+acks its offsets. Order per partition is kept because one producer sends in order.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ import faust
 
 from schemas.exceptions import DecodeError, UnknownSchemaError
 from schemas.serde import AvroDeserializer, AvroSerializer
+from streams.agents.checks import check_event_time, check_item
+from streams.agents.outbox import Outbox, reason_of
 from streams.config import StreamConfig
-from streams.deadletters import dead_letter
+from streams.exceptions import OutputTooLarge, StreamError
 from streams.processing import classify_news, fact_of
 from streams.sending import Sender
 from streams.tables import Tables
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
+
+STAGE = "classify"
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) -> None:
@@ -39,8 +45,19 @@ def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) 
             await stage.process(events)
 
 
+def reason_for(exc: BaseException, step: str) -> str:
+    """Dead-letter reason of a failure in one step of the classify stage."""
+    if isinstance(exc, DecodeError):
+        return "decode"
+    if isinstance(exc, UnknownSchemaError):
+        return "schema"
+    if isinstance(exc, StreamError):
+        return exc.reason
+    return {"decode": "decode", "classify": "classifier", "encode": "encode"}.get(step, reason_of(exc, "classifier"))
+
+
 class ClassifyStage:
-    """Decode → classify → encode for a batch of raw records, then enqueue the outputs in order."""
+    """Decode → validate → classify → encode for a batch of raw records, then enqueue the outputs in order."""
 
     def __init__(self, topics: Topics, cfg: StreamConfig, sender: Sender) -> None:
         self.topics = topics
@@ -49,27 +66,49 @@ class ClassifyStage:
         self.decode = AvroDeserializer("NewsItem")
         self.encode = AvroSerializer("ClassifiedItem")
 
-    async def process(self, events: Sequence[faust.EventT]) -> None:
-        classified, facts = self.topics.classified, self.topics.facts
+    async def process(self, events: Sequence[faust.EventT]) -> int:
+        """Process one batch; returns how many records were dead-lettered."""
+        outbox = Outbox(self.sender, self.topics.deadletter, STAGE)
         for event in events:
-            msg = event.message
             try:
-                record = classify_news(self.decode(event.value), engine=self.cfg.classifier_engine)
-                fact = fact_of(record, part=msg.partition)
-                value = self.encode(record)
-            except Exception as exc:  # bad input is data: dead-letter it and go on
-                await self._dead_letter(event, exc)
-                continue
-            key = fact.id.encode()
-            await self.sender.send(classified, key, value, timestamp_s=fact.ts / 1000)
-            # processing time, not event time: old event times would let retention delete unread facts
-            await self.sender.send(facts, key, json.dumps(fact.to_json()).encode())
+                await self._one(event, outbox)
+            except Exception as exc:  # a bug in a step not guarded below is still this record's failure
+                await outbox.reject(event, exc, reason_for(exc, "classify"))
+        return await outbox.settle()
 
-    async def _dead_letter(self, event: faust.EventT, exc: Exception) -> None:
+    async def _one(self, event: faust.EventT, outbox: Outbox) -> None:
         msg = event.message
-        reason = ("decode" if isinstance(exc, DecodeError) else
-                  "schema" if isinstance(exc, UnknownSchemaError) else "classifier")
-        log.warning("dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
-        await self.topics.deadletter.send(key=event.key, value=dead_letter(
-            event.value, event.key, exc, stage="classify", reason=reason,
-            topic=msg.topic, partition=msg.partition, offset=msg.offset), force=True)
+        step = "decode"
+        try:
+            item = self.decode(event.value)
+            check_item(item)
+            step = "classify"
+            record = classify_news(item, engine=self.cfg.classifier_engine)
+            fact = fact_of(record, part=msg.partition)
+            check_event_time(fact.ts)
+            step = "encode"
+            value = self.encode(record)
+            fact_value = json.dumps(fact.to_json(), allow_nan=False).encode()
+        except Exception as exc:  # bad input is data: dead-letter it and go on
+            self._locate(exc, msg)
+            await outbox.reject(event, exc, reason_for(exc, step))
+            return
+        key = fact.id.encode()
+        for out in (value, fact_value):  # both outputs or none: check before sending either
+            if not self.sender.fits(key, out):
+                await outbox.reject(event, self._too_big(key, out, msg))
+                return
+        if await outbox.output(event, self.topics.classified, key, value, timestamp_s=fact.ts / 1000):
+            # processing time, not event time: old event times would let retention delete unread facts
+            await outbox.output(event, self.topics.facts, key, fact_value)
+
+    def _too_big(self, key: bytes, value: bytes, msg: faust.types.Message) -> StreamError:
+        return OutputTooLarge(f"output of {len(key) + len(value)} bytes exceeds the "
+                              f"{self.sender.max_record_bytes}-byte record limit",
+                              topic=msg.topic, partition=msg.partition, offset=msg.offset)
+
+    @staticmethod
+    def _locate(exc: BaseException, msg: faust.types.Message) -> None:
+        """Give a StreamError raised without coordinates those of the record (for the log and the letter)."""
+        if isinstance(exc, StreamError) and exc.topic is None:
+            exc.topic, exc.partition, exc.offset = msg.topic, msg.partition, msg.offset

@@ -2,21 +2,29 @@
 
 One agent on the single-partition facts topic folds batches of facts into
 the ``index_state`` table with the pure :func:`streams.processing.index_batch`.
-Sends go straight to the app's producer (:class:`streams.sending.Sender`: produce
-now, not "attached" until the next offset commit, and without Faust's
-per-message objects); Faust flushes that producer before every offset commit,
-so nothing acked is unsent.
+Sends go straight to the app's producer (:class:`streams.sending.Sender`);
+every delivery future of a batch is awaited before its state is written.
 Guarantee: at-least-once with idempotent aggregation. A batch's offsets are
 acked only after its state is written, and the state's dedup index makes a
-replayed fact a no-op; final rows and alerts are awaited (acked by
-Kafka) before the watermark that closed them is written, so a crash can
-repeat them (idempotent upserts by key) but never lose them.
+replayed fact a no-op; rows, alerts and dead letters are acked by Kafka
+before the watermark that closed them is written, so a crash can repeat them
+(idempotent upserts by key) but never lose them.
+
+No record can stop the stage: a fact that does not decode or whose event time
+is out of range (``streams.agents.checks``) is dead-lettered before the fold;
+if folding or encoding a batch raises, its facts are folded one at a time and
+the one that raises is dead-lettered (reason ``index``) with its state
+changes discarded (a batch begun and never flushed makes the next
+``TableState.begin`` drop the cache and re-read the table); an output the
+producer or broker refuses dead-letters the fact whose fold produced it
+(reason ``oversize``/``delivery``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import weakref
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -26,9 +34,10 @@ import faust
 from faust.streams import _current_event
 
 from schemas.serde import AvroSerializer
+from streams.agents.checks import check_event_time
+from streams.agents.outbox import Outbox
 from streams.config import StreamConfig
-from streams.deadletters import dead_letter
-from streams.exceptions import LateEvent, UndecodableRecord
+from streams.exceptions import LateEvent, StreamError, UndecodableRecord
 from streams.processing import Emission, index_batch
 from streams.sending import Sender
 from streams.state import TableState
@@ -38,74 +47,128 @@ from streams.windows import Fact, Windows
 
 log = logging.getLogger(__name__)
 
+STAGE = "index"
+Output = tuple[faust.TopicT, bytes, bytes]
+Pairs = list[tuple[faust.EventT, Fact]]
+
 
 def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) -> None:
-    windows = Windows.from_config(cfg.index)
-    publisher = Publisher(topics, Sender(app))
+    stage = IndexStage(topics, tables, cfg, Sender(app))
 
     @app.agent(topics.facts, name="index")
     async def index_facts(stream: faust.StreamT) -> None:
         # one state per agent run: pane totals stay decoded in memory between batches
         # (re-read if another worker wrote the table meanwhile, see TableState.begin)
-        state = TableState(tables.index_state, cfg.index)
+        stage.new_state()
         async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
             # take_events runs this body outside the per-event context Faust's table
             # writes need (changelog and store partition): give this task the batch's last.
             _current_event.set(weakref.ref(events[-1]))
-            pairs = await publisher.decode(events)
-            out = index_batch(state, [f for _, f in pairs], windows, cfg.index)
-            await publisher.publish(out, pairs)
-            state.flush()
+            await stage.process(events)
 
 
-class Publisher:
-    """Encodes and sends what a batch produced; dead-letters what it could not use."""
+def parse_fact(value: bytes) -> Fact:
+    """A fact from the facts topic, or :class:`UndecodableRecord` / :class:`BadEventTime` (``date``)."""
+    try:
+        d = json.loads(value)
+        ts = d["ts"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UndecodableRecord(f"bad index fact: {exc!r}") from None
+    check_event_time(ts)
+    try:
+        fact = Fact.from_json(d)
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise UndecodableRecord(f"bad index fact: {exc!r}") from None
+    if not fact.id or not math.isfinite(fact.tension) or not -1.0 <= fact.tension <= 1.0:
+        raise UndecodableRecord(f"bad index fact: empty id or tension {fact.tension!r} outside [-1, 1]")
+    return fact
 
-    def __init__(self, topics: Topics, sender: Sender) -> None:
+
+class IndexStage:
+    """Decode, fold, encode and publish one batch of facts; dead-letter what cannot be used."""
+
+    def __init__(self, topics: Topics, tables: Tables, cfg: StreamConfig, sender: Sender) -> None:
         self.topics = topics
+        self.table = tables.index_state
+        self.cfg = cfg
+        self.windows = Windows.from_config(cfg.index)
         self.sender = sender
         self.encode_row = AvroSerializer("TensionIndexUpdate")
         self.encode_alert = AvroSerializer("Alert")
+        self.state = TableState(self.table, cfg.index)
 
-    async def decode(self, events: Sequence[faust.EventT]) -> list[tuple[faust.EventT, Fact]]:
+    def new_state(self) -> None:
+        """A fresh in-memory state over the table (called when the agent (re)starts)."""
+        self.state = TableState(self.table, self.cfg.index)
+
+    async def process(self, events: Sequence[faust.EventT]) -> int:
+        """Process one batch; returns how many records were dead-lettered."""
+        outbox = Outbox(self.sender, self.topics.deadletter, STAGE)
+        pairs = await self.decode(events, outbox)
+        if pairs:
+            state = self.state
+            try:
+                out = index_batch(state, [f for _, f in pairs], self.windows, self.cfg.index)
+                outputs = self.encode(out)
+            except Exception as exc:  # one fact broke the fold: find it, keep the others
+                log.warning("index batch of %d facts failed (%r); folding them one at a time", len(pairs), exc)
+                return await self._one_by_one(pairs, outbox)
+            await self._publish(out, outputs, pairs, pairs[-1][0], outbox)
+        dead = await outbox.settle()
+        if pairs:
+            state.flush()
+        return dead
+
+    async def decode(self, events: Sequence[faust.EventT], outbox: Outbox) -> Pairs:
         pairs = []
         for event in events:
+            m = event.message
             try:
-                pairs.append((event, Fact.from_json(json.loads(event.value))))
-            except (ValueError, KeyError, TypeError) as exc:
-                m = event.message
-                err = UndecodableRecord(f"bad index fact: {exc}", topic=m.topic, partition=m.partition,
-                                        offset=m.offset)
-                await self._dead_letter(event, err, "decode")
+                pairs.append((event, parse_fact(event.value)))
+            except Exception as exc:
+                if isinstance(exc, StreamError):
+                    exc.topic, exc.partition, exc.offset = m.topic, m.partition, m.offset
+                await outbox.reject(event, exc, exc.reason if isinstance(exc, StreamError) else "decode")
         return pairs
 
-    async def publish(self, out: Emission, pairs: list[tuple[faust.EventT, Fact]]) -> None:
+    def encode(self, out: Emission) -> list[Output]:
+        """Every row and alert of a batch, encoded, in publishing order (before anything is sent)."""
         now = datetime.now(timezone.utc)
-        for row in out.updates:
-            await self._send_row(row, now)
-        acks = [await self._send_row(row, now) for row in out.finals]
-        for alert in out.alerts:
-            acks.append(await self.sender.send(self.topics.alerts, alert["category"].encode(),
-                                               self.encode_alert({**alert, "created_at": now})))
+        t = self.topics
+        rows = [(t.index, r["category"].encode(), self.encode_row({**r, "emitted_at": now}))
+                for r in (*out.updates, *out.finals)]
+        alerts = [(t.alerts, a["category"].encode(), self.encode_alert({**a, "created_at": now}))
+                  for a in out.alerts]
+        return rows + alerts
+
+    async def _publish(self, out: Emission, outputs: list[Output], pairs: Pairs, owner: faust.EventT,
+                       outbox: Outbox) -> None:
+        """Send the outputs (charged to ``owner`` if refused) and dead-letter the batch's late facts."""
+        for topic, key, value in outputs:
+            await outbox.output(owner, topic, key, value)
         late = {id(f) for f in out.late}
         for event, fact in pairs:
             if id(fact) in late:
                 m = event.message
-                err = LateEvent(f"item {fact.id} at {fact.ts} is older than the watermark", topic=m.topic,
-                                partition=m.partition, offset=m.offset)
-                acks.append(await self._dead_letter(event, err, "late"))
-        for fut in acks:  # closed windows and late letters must be in Kafka before the watermark moves
-            await fut
+                await outbox.reject(event, LateEvent(f"item {fact.id} at {fact.ts} is older than the watermark",
+                                                     topic=m.topic, partition=m.partition, offset=m.offset), "late")
         if out.late or out.duplicates:
             log.info("index batch: %d late, %d duplicates", len(out.late), len(out.duplicates))
 
-    async def _send_row(self, row: dict[str, Any], now: datetime) -> Any:
-        return await self.sender.send(self.topics.index, row["category"].encode(),
-                                      self.encode_row({**row, "emitted_at": now}))
-
-    async def _dead_letter(self, event: faust.EventT, err: Exception, reason: str) -> Any:
-        m = event.message
-        log.warning("dead-lettering %s[%d]@%d: %s", m.topic, m.partition, m.offset, err)
-        return await self.topics.deadletter.send(key=event.key, value=dead_letter(
-            event.value, event.key, err, stage="index", reason=reason, topic=m.topic,
-            partition=m.partition, offset=m.offset), force=True)
+    async def _one_by_one(self, pairs: Pairs, outbox: Outbox) -> int:
+        """Fold, publish and write each fact on its own; a fact whose fold or encoding raises is dead-lettered."""
+        dead = 0
+        state = self.state
+        for event, fact in pairs:
+            try:
+                out = index_batch(state, [fact], self.windows, self.cfg.index)
+                outputs = self.encode(out)
+            except Exception as exc:  # never flushed: the next begin() drops what it changed
+                m = event.message
+                await outbox.reject(event, StreamError(f"index fold failed for {fact.id}: {exc!r}", topic=m.topic,
+                                                       partition=m.partition, offset=m.offset), "index")
+                continue
+            await self._publish(out, outputs, [(event, fact)], event, outbox)
+            dead += await outbox.settle()  # this fact's finals and letters acked before its state is written
+            state.flush()
+        return dead + await outbox.settle()

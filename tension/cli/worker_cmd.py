@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import typer
 
@@ -26,6 +28,17 @@ def index_config(s: Settings) -> IndexConfig:
     return IndexConfig(**values)  # type: ignore[arg-type]
 
 
+def state_dir(data_dir: Path, app_id: str, web_port: int) -> Path:
+    """The folder of one worker's table state: ``<data_dir>/<app_id>/port-<web_port>``.
+
+    Faust keeps one app's tables in its datadir and refuses to start on tables of
+    another app id (ConsistencyError); two workers on one host are told apart by
+    their web port. Characters that are not safe in a path are replaced in the app id.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", app_id).lstrip(".") or "_"
+    return Path(data_dir) / safe / f"port-{web_port}"
+
+
 def stream_config(s: Settings, **overrides: object) -> StreamConfig:
     """Settings → the plain config the topology takes."""
     t = s.topics
@@ -35,13 +48,14 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
         topics=TopicConfig(raw=t.raw, classified=t.classified, index=t.index, alerts=t.alerts,
                            deadletter=t.deadletter, partitions=s.kafka.partitions,
                            replication=s.kafka.replication),
-        web_host=st.web_host, web_port=st.web_port, store=st.store, data_dir=st.data_dir,
+        web_host=st.web_host, web_port=st.web_port, web_builtin_views=st.web_builtin_views, store=st.store,
         standby_replicas=st.standby_replicas,
         index=replace(index_config(s), source_partitions=s.kafka.partitions),
         batch_max=st.batch_max, batch_within_s=st.batch_within_s, session_timeout_s=st.session_timeout_s,
         classify_within_s=st.classify_within_s, producer_batch_bytes=st.producer_batch_bytes,
     )
     values.update(overrides)
+    values.setdefault("data_dir", state_dir(st.data_dir, str(values["app_id"]), int(values["web_port"])))  # type: ignore[call-overload]
     return StreamConfig(**values)  # type: ignore[arg-type]
 
 

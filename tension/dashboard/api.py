@@ -60,6 +60,11 @@ async def json_errors(request: web.Request, handler: JSONHandler) -> web.StreamR
         return error_response(exc.status, code, exc.reason)
     except asyncio.CancelledError:
         raise
+    except (OSError, ValueError) as exc:
+        if request.path.startswith("/static/"):  # a name the file system refuses (too long, NUL): no such file
+            return error_response(404, "not_found", "Not Found")
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return error_response(500, "internal", "internal error; the dashboard's log has the details")
     except Exception:
         log.exception("unexpected error answering %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error; the dashboard's log has the details")
