@@ -211,8 +211,12 @@ class LocalCluster:
         log.info("started Kafka node %d (pid %d) on %s:%d", p.node_id, proc.pid, self.host, p.client)
 
     def start_node(self, node_id: int, timeout_s: float = 90.0) -> float:
-        """Start one stopped (or killed) node of a formatted cluster; return seconds until
-        every node is registered and unfenced again (it rejoins with its own data)."""
+        """Start one stopped (or killed) node of a formatted cluster with its own data; return
+        seconds until the cluster metadata lists every node again.
+
+        Why not more: whether its replicas caught up is per partition; callers that need
+        it wait for the in-sync replica sets (the fault tests do).
+        """
         started = time.monotonic()
         if node_id in self.running_pids():
             raise LocalKafkaError(f"Kafka node {node_id} is already running")
