@@ -10,11 +10,13 @@ handles with a controlled shutdown.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,8 @@ class LocalCluster:
 
     ``port`` and ``controller_port`` are node 1's; node *n* uses them plus
     ``10 * (n - 1)``, which keeps a three-node quorum on distinct ports.
+    ``overrides`` are extra broker properties (the fault tests shorten the
+    broker session and heartbeat timeouts so a killed node is fenced sooner).
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class LocalCluster:
         port: int = 9092,
         controller_port: int = 9093,
         heap: str = "512m",
+        overrides: Mapping[str, object] | None = None,
     ) -> None:
         if nodes not in (1, 3):
             raise ValueError("nodes must be 1 or 3 (a KRaft quorum needs an odd voter count)")
@@ -84,6 +89,7 @@ class LocalCluster:
         self.nodes = nodes
         self.host = host
         self.heap = heap
+        self.overrides = dict(overrides or {})
         self.ports = [
             NodePorts(n, port + 10 * (n - 1), controller_port + 10 * (n - 1)) for n in range(1, nodes + 1)
         ]
@@ -134,6 +140,7 @@ class LocalCluster:
             lines["controller.quorum.bootstrap.servers"] = f"{self.host}:{p.controller}"
         else:
             lines["controller.quorum.voters"] = voters
+        lines.update(self.overrides)
         return "".join(f"{k}={v}\n" for k, v in lines.items())
 
     def _java(self, main: str, *args: str, node_id: int, heap: str | None = None) -> list[str]:
@@ -188,15 +195,36 @@ class LocalCluster:
             (ndir / "log4j2.properties").write_text(_LOG4J2.format(log_file=self.log_file(p.node_id)))
             self._format(p, cluster_id)
         for p in self.ports:
-            ndir = self.node_dir(p.node_id)
-            out = open(ndir / "stdout.log", "ab")  # noqa: SIM115 - handed to the child
-            proc = subprocess.Popen(
-                self._java("kafka.Kafka", str(ndir / "server.properties"), node_id=p.node_id),
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-            out.close()
-            self.pid_file(p.node_id).write_text(str(proc.pid))
-            log.info("started Kafka node %d (pid %d) on %s:%d", p.node_id, proc.pid, self.host, p.client)
+            self._spawn(p)
+        self.wait_ready(deadline=started + timeout_s)
+        return time.monotonic() - started
+
+    def _spawn(self, p: NodePorts) -> None:
+        ndir = self.node_dir(p.node_id)
+        out = open(ndir / "stdout.log", "ab")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen(
+            self._java("kafka.Kafka", str(ndir / "server.properties"), node_id=p.node_id),
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        out.close()
+        self.pid_file(p.node_id).write_text(str(proc.pid))
+        log.info("started Kafka node %d (pid %d) on %s:%d", p.node_id, proc.pid, self.host, p.client)
+
+    def start_node(self, node_id: int, timeout_s: float = 90.0) -> float:
+        """Start one stopped (or killed) node of a formatted cluster with its own data; return
+        seconds until the cluster metadata lists every node again.
+
+        Why not more: whether its replicas caught up is per partition; callers that need
+        it wait for the in-sync replica sets (the fault tests do).
+        """
+        started = time.monotonic()
+        if node_id in self.running_pids():
+            raise LocalKafkaError(f"Kafka node {node_id} is already running")
+        p = next(q for q in self.ports if q.node_id == node_id)
+        for port in (p.client, p.controller):
+            if not port_free(self.host, port):
+                raise PortInUseError(self.host, port)
+        self._spawn(p)
         self.wait_ready(deadline=started + timeout_s)
         return time.monotonic() - started
 
@@ -256,11 +284,44 @@ class LocalCluster:
             self.pid_file(p.node_id).unlink(missing_ok=True)
         return sorted(pids)
 
-    def kill_node(self, node_id: int) -> None:
-        """SIGKILL one node (fault tests)."""
+    def kill_node(self, node_id: int, timeout_s: float = 30.0) -> None:
+        """SIGKILL one node (fault tests) and wait until its process is gone."""
         pid = self.running_pids().get(node_id)
         if pid:
             send(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout_s
+            while alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.pid_file(node_id).unlink(missing_ok=True)
+
+    def stop_node(self, node_id: int, timeout_s: float = 60.0) -> None:
+        """SIGTERM one node (controlled shutdown: leadership moves first), SIGKILL after the timeout."""
+        pid = self.running_pids().get(node_id)
+        if pid and terminate([pid], timeout_s):
+            log.warning("node %d (pid %d) did not stop within %.0fs; killed", node_id, pid, timeout_s)
+        self.pid_file(node_id).unlink(missing_ok=True)
+
+    def active_controller(self) -> int | None:
+        """The KRaft quorum leader (active controller) as the running nodes last recorded it.
+
+        Why the file: in KRaft, the controller id that brokers return to clients in
+        metadata is a random live broker, not the active controller, and the
+        DescribeQuorum API needs Kafka's Java admin tools (not on our classpath).
+        Every voter persists ``leaderId`` and ``leaderEpoch`` in
+        ``__cluster_metadata-0/quorum-state`` when it learns of an election; the
+        highest epoch among running nodes names the current leader.
+        """
+        best: tuple[int, int] | None = None
+        for node_id in self.running_pids():
+            path = self.node_dir(node_id) / "data" / "__cluster_metadata-0" / "quorum-state"
+            try:
+                state = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            epoch, leader = int(state.get("leaderEpoch", -1)), int(state.get("leaderId", -1))
+            if leader > 0 and (best is None or epoch > best[0]):
+                best = (epoch, leader)
+        return best[1] if best else None
 
     def log_tail(self, node_id: int, lines: int = 50) -> str:
         text = ""

@@ -1,0 +1,73 @@
+"""Cluster faults under load on ONE three-node KRaft cluster: nothing lost, nothing counted twice.
+
+Each case runs the whole pipeline (producer with acks=all + idempotence → `tension
+worker` subprocess(es) → `tension sink sqlite` subprocess) on topics at replication 3
+with ``min.insync.replicas=2``, injects its fault mid-stream without restarting any
+pipeline process, and compares the SQLite store with the offline reference
+(`bench/faults.py` holds the harness and prints the same cases as a table):
+
+* the broker leading a partition of the case, SIGKILLed, restarted later: ISR back to 3;
+* the active controller SIGKILLed (its node is a broker too), restarted: ISR back to 3;
+* a rolling restart of the three brokers, each back in ISR before the next;
+* two workers of one app id, the one owning the index table SIGKILLed; standby 0 and 1.
+
+`make test` runs the leader kill, the controller kill and the worker loss with one
+standby (the file stays within ~3 minutes); the rolling restart and the worker loss
+without standby run from `bench/faults.py`, or here with ``TENSION_FAULTS_ALL=1``.
+The worker-loss cases are expected to fail (xfail): the product loses items there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.faults import CASES, run_case, start_cluster
+from tension.localkafka import LocalCluster
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ITEMS = 200
+BENCH_ONLY = {"rolling-restart", "worker-loss-sb0"}
+RESUME_BUDGET_S = {"leader-kill": 30, "controller-kill": 30, "rolling-restart": 30,
+                   "worker-loss-sb0": 45, "worker-loss-sb1": 45}
+
+
+@pytest.fixture(scope="module")
+def cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    cluster = start_cluster(tmp_path_factory.mktemp("kafka3"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+# A real finding (docs/streams.md, "Fault tolerance"): when the worker owning a raw partition is
+# SIGKILLed, the survivor takes it over and the group's committed offset reaches the partition's end,
+# yet tens of that partition's items never reach news.classified.v1 (no dead letter either).
+# Seen in 3 of 4 runs, not every run, hence not strict: a lucky run passes.
+WORKER_LOSS = pytest.mark.xfail(strict=False, reason=(
+    "product loses items of the killed worker's raw partition after the survivor takes it over "
+    "(committed offset at the end, items missing from news.classified.v1); intermittent"))
+
+
+def _case(name: str) -> object:
+    marks = [pytest.mark.skipif(name in BENCH_ONLY and os.environ.get("TENSION_FAULTS_ALL") != "1",
+                                reason="runs from bench/faults.py (or TENSION_FAULTS_ALL=1) to keep make test short")]
+    if name.startswith("worker-loss"):
+        marks.append(WORKER_LOSS)
+    return pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("case", [_case(c) for c in CASES])
+def test_fault_mid_stream_loses_nothing_and_counts_nothing_twice(cluster3: LocalCluster, tmp_path: Path,
+                                                                 case: str) -> None:
+    r = run_case(cluster3, tmp_path, case, n_items=ITEMS, timeout_s=120)
+    assert r.diffs == [], f"{case}: SQLite differs from the offline reference: {r.diffs[:10]}"
+    assert (r.lost, r.doubled) == (0, 0), r.notes
+    assert r.rejoined, r.notes
+    assert cluster3.running_pids().keys() == {1, 2, 3}
+    assert 0 <= r.resumed_s < RESUME_BUDGET_S[case], f"{case}: processing resumed after {r.resumed_s:.1f}s"
