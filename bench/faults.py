@@ -167,8 +167,10 @@ def run_case(cluster: LocalCluster, tmp: Path, case: str, n_items: int = 300, ti
         elif two_workers:
             victim = index_owner(p)
             p.killed.add(victim.name)
+            before = raw_offsets(p)
             resumed = fault(lambda: victim.kill())
             notes.append(f"killed {victim.name} (owned the index table)")
+            notes.append(f"raw committed/end at the kill {before}, after resuming {raw_offsets(p)}")
         else:
             node, why = broker_target(cluster, p, case)
             notes.append(f"killed {why}")
@@ -184,10 +186,24 @@ def run_case(cluster: LocalCluster, tmp: Path, case: str, n_items: int = 300, ti
     return Result(case, resumed, lost, doubled, rejoined, time.monotonic() - began, notes, diffs)
 
 
+def raw_offsets(p: Pipeline) -> list[tuple[int, int]]:
+    """(committed, end) of the app group on every raw partition (diagnostics for a loss)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": p.s.bootstrap, "group.id": p.s.app_id, "enable.auto.commit": False})
+    try:
+        topic = p.s.topics.raw
+        tps = [TopicPartition(topic, k) for k in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)]
+        return [(tp.offset, c.get_watermark_offsets(tp, timeout=10)[1]) for tp in c.committed(tps, timeout=10)]
+    finally:
+        c.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=300, help="corpus items per case (plus one flush item per partition)")
     parser.add_argument("--case", action="append", choices=CASES, help="run only these cases (repeatable)")
+    parser.add_argument("--keep", action="store_true", help="keep the run folder (worker and sink logs)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tmp = Path(tempfile.mkdtemp(prefix="tension-faults-"))
@@ -208,7 +224,10 @@ def main() -> int:
         print(f"| {r.case} | {r.resumed_s:.1f} | {r.lost} | {r.doubled} | {'yes' if r.rejoined else 'NO'} | "
               f"{'; '.join(r.notes)} |")
     print(f"\n{DEFINITIONS}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    if args.keep:
+        print(f"run folder kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     for r in results:
         for diff in r.diffs[:10]:
             print(f"{r.case}: {diff}")

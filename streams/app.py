@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import faust
 
+from streams import faust_fixes
 from streams import tables as tables_module
 from streams import topics as topics_module
 from streams import web
@@ -19,6 +20,7 @@ AGENT_MODULES = (classify_agents, index_agents)
 
 
 def create_app(cfg: StreamConfig) -> faust.App:
+    faust_fixes.apply()
     app = faust.App(
         cfg.app_id,
         broker=[f"kafka://{hp}" for hp in cfg.bootstrap.split(",")],
