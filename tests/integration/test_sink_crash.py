@@ -3,7 +3,9 @@
 10,000 classified items (plus index updates and alerts) stream through three
 partitions while the three sink processes consume them in batches of 200.
 Each sink is killed with SIGKILL twice while it still has records to write
-(no chance to finish its batch or commit), then restarted. Afterwards every
+(no chance to finish its batch or commit), then restarted. The items are fed
+in paced chunks gated by the kill plan, so a sink can never drain the topic
+before the test sees it cross a threshold, however busy the host is. Afterwards every
 store holds exactly the expected rows: same count, same content, no duplicate,
 none missing; index rows hold the newest update of every window; and every
 group committed to the end of every partition.
@@ -22,11 +24,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from kafka import KafkaProducer
 
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
 from tests.integration.sink_support import (
-    SinkProcess, Topics, alert, committed, encode_alert, encode_index, encode_item, expected_item_row, files_lines,
+    SinkProcess, Topics, alert, encode_alert, encode_index, encode_item, expected_item_row, files_lines,
     fully_committed, index_update, item, produce, sink_env, sqlite_count, sqlite_items,
 )
 
@@ -36,6 +39,41 @@ N_ITEMS = 10_000
 N_WINDOWS = 100  # three updates each; the third (newest emitted_at, final) must win
 N_ALERTS = 50
 KILL_AT = (0.3, 0.65)  # fractions of N_ITEMS in the store at which each sink is SIGKILLed
+AHEAD = 1500  # items the feeder may run ahead of the lowest threshold no sink has been killed at yet
+PACE = 250, 0.1  # the feeder sends 250 items, then waits 0.1 s: at most ~2,500 items/s
+
+
+class GatedFeeder(threading.Thread):
+    """Produces the items in paced chunks, never past the limit the test has released so far."""
+
+    def __init__(self, bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.records = bootstrap, topic, records
+        self.produced = 0  # acknowledged by the broker (flushed)
+        self.error: BaseException | None = None
+        self._limit = 0
+        self._cond = threading.Condition()
+
+    def release(self, limit: int) -> None:
+        with self._cond:
+            self._limit = max(self._limit, min(limit, len(self.records)))
+            self._cond.notify()
+
+    def run(self) -> None:
+        try:
+            producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+            while self.produced < len(self.records):
+                with self._cond:
+                    self._cond.wait_for(lambda: self._limit > self.produced, timeout=1)
+                    upto = min(self._limit, self.produced + PACE[0])
+                for key, value in self.records[self.produced:upto]:
+                    producer.send(self.topic, key=key, value=value)
+                producer.flush(60)
+                self.produced = max(self.produced, upto)
+                time.sleep(PACE[1])
+            producer.close()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+            self.error = exc
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -74,18 +112,18 @@ def test_sinks_survive_two_sigkills_each_with_exact_rows(kafka, topic_factory, p
     items = [item(i) for i in range(N_ITEMS)]
     updates = [index_update(w, n, emitted_s=w * 10 + n, final=n == 3, category=f"cat{w % 7}")
                for n in (1, 2, 3) for w in range(N_WINDOWS)]
-    feeder = threading.Thread(target=lambda: (
-        produce(kafka.bootstrap, topics.classified, map(encode_item, items)),
-        produce(kafka.bootstrap, topics.index, map(encode_index, updates)),
-        produce(kafka.bootstrap, topics.alerts, map(encode_alert, (alert(i) for i in range(N_ALERTS)))),
-    ))
+    feeder = GatedFeeder(kafka.bootstrap, topics.classified, [encode_item(v) for v in items])
+    feeder.release(int(KILL_AT[0] * N_ITEMS) + AHEAD)
     feeder.start()
 
-    # Kill each sink twice while it is mid-stream: after its store passed 30 % and 65 % of the items.
+    # Kill each sink twice while it is mid-stream: once its store passed 30 % and 65 % of the items. The
+    # feeder is paced and never more than AHEAD items past the lowest pending threshold, so no sink can
+    # drain everything before the loop sees it cross (a busy host slows this loop, not the guarantee).
     plan = {store: [int(f * N_ITEMS) for f in KILL_AT] for store in sinks}
     deadline = time.monotonic() + 180
     while any(plan.values()):
         assert time.monotonic() < deadline, f"kills not done: {plan}"
+        assert feeder.error is None, feeder.error
         for store, thresholds in plan.items():
             if not thresholds:
                 continue
@@ -93,14 +131,19 @@ def test_sinks_survive_two_sigkills_each_with_exact_rows(kafka, topic_factory, p
             seen = counters[store]()
             if seen >= thresholds[0]:
                 sinks[store].kill()
-                groups = committed(kafka.bootstrap, sinks[store].args[1])
-                sinks[store].kills.append({"rows": seen, "committed_items": sum(
-                    off for (t, _p), off in groups.items() if t == topics.classified)})
+                sinks[store].kills.append({"rows": seen, "produced": feeder.produced})
                 assert seen < N_ITEMS, f"{store} finished before it could be killed mid-stream"
                 thresholds.pop(0)
                 sinks[store].start()
-        time.sleep(0.05)
+        pending = [t[0] for t in plan.values() if t]
+        feeder.release(min(pending) + AHEAD if pending else N_ITEMS)
+        time.sleep(0.02)
     feeder.join(120)
+    assert feeder.error is None and feeder.produced == N_ITEMS, (feeder.error, feeder.produced)
+    produce(kafka.bootstrap, topics.index, map(encode_index, updates))
+    produce(kafka.bootstrap, topics.alerts, map(encode_alert, (alert(i) for i in range(N_ALERTS))))
+    for store, sink in sinks.items():  # at least one kill of each sink had written records still to store
+        assert any(k["rows"] < k["produced"] for k in sink.kills), (store, sink.kills)
 
     for store, count in counters.items():
         wait_for(lambda: count() >= N_ITEMS and fully_committed(kafka.bootstrap, sinks[store].args[1], topics.kinds()),
