@@ -66,8 +66,10 @@ class Demo:
         cluster = cluster_from(s.local_kafka)
         started_kafka = not cluster.running_pids()
         # SIGTERM would end the process without unwinding, leaving broker, worker, sink and
-        # dashboard as orphans: treat it like Ctrl-C, so the finally below stops them.
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        # dashboard as orphans: treat it like Ctrl-C, so the finally below stops them. SIGINT is
+        # installed too: a process started from a background job inherits SIGINT ignored, and
+        # Python then never raises KeyboardInterrupt, so Ctrl-C (or `kill -INT`) would do nothing.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             if started_kafka:
                 self.console.print("starting the embedded Apache Kafka broker …")
@@ -101,14 +103,16 @@ class Demo:
                 self.console.print("keeping Kafka, worker, sink and dashboard running; stop with Ctrl-C")
                 self._wait_forever()
         finally:  # with --keep-running we only get here after Ctrl-C or SIGTERM
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+            for sig in previous:  # a second signal must not cut the clean-up short
+                signal.signal(sig, signal.SIG_IGN)
             try:
                 self._stop_children()
                 if started_kafka:
                     cluster.stop()
                     self.console.print("stopped the embedded Kafka broker")
             finally:
-                signal.signal(signal.SIGTERM, previous)
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
         if not self.keep_running:  # the last line: where to look at the results
             d = s.dashboard
             self.console.print(f"dashboard: run `tension dashboard --store {self.store_url}` and open "

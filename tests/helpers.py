@@ -35,6 +35,7 @@ def demo_env(tmp: Path, base_port: int, **extra: str) -> dict[str, str]:
         "TENSION_LOCAL_KAFKA__PORT": str(base_port),
         "TENSION_LOCAL_KAFKA__CONTROLLER_PORT": str(base_port + 1),
         "TENSION_STREAM__WEB_PORT": str(base_port + 5),
+        "TENSION_DASHBOARD__PORT": str(base_port + 7),  # never the fixed default 8765 another run may hold
         "TENSION_STREAM__DATA_DIR": str(tmp / "state"),
         "TENSION_SINK__SQLITE_PATH": str(tmp / "demo.sqlite"),
         "COLUMNS": "120",
