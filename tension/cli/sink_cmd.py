@@ -34,7 +34,7 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = Non
         group_id=group or f"{s.sink.group_prefix}-{group_suffix}", deadletter_topic=s.topics.deadletter,
         batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds, max_retry_s=s.sink.retry_max_s,
         session_timeout_ms=s.sink.session_timeout_ms, group_instance_id=s.sink.instance_id,
-        registry_url=s.registry_url,
+        registry_url=s.registry_url, progress_every_s=s.sink.progress_s,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
@@ -48,7 +48,7 @@ def sqlite(path: Path = typer.Option(None, help="SQLite file (default: TENSION_S
     from connectors.sinks.sqlite import SQLiteSink
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     target = path or s.sink.sqlite_path
     log.info("writing to %s", target)
     run_sink(SQLiteSink(target), s, "sqlite", group)
@@ -63,7 +63,7 @@ def postgres(migrate: bool = typer.Option(False, "--migrate", help="Apply pendin
     from connectors.sinks.postgres import PostgresSink
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     try:
         sink = PostgresSink(s.sink.postgres_dsn, migrate=migrate or migrate_only)
         if migrate_only:
@@ -83,7 +83,7 @@ def files(directory: Path = typer.Option(None, "--dir", help="Root folder (defau
     from connectors.sinks.files import FilesSink
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     target = directory or s.sink.files_dir
     log.info("writing to %s", target)
     run_sink(FilesSink(target), s, "files", group)
