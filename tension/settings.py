@@ -124,6 +124,9 @@ class ProducerSettings(BaseModel):
     max_body_bytes: int = Field(default=100_000, ge=1, description="bodies above this are dead-lettered (oversize)")
     strict: bool = Field(default=False, description="reject unknown fields instead of ignoring them")
     rate_per_s: float | None = Field(default=None, gt=0, description="publish at most this many items per second")
+    follow_state: Path = Field(default=PROJECT_ROOT / "var" / "follow-state.json",
+                               description="produce --follow: what was published per source (kept across restarts)")
+    follow_max_backoff_s: float = Field(default=900.0, gt=0, description="produce --follow: longest wait after repeated failures of one source")
 
 
 class DashboardSettings(BaseModel):
