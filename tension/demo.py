@@ -101,7 +101,9 @@ class Demo:
                 self.console.print("keeping Kafka, worker, sink and dashboard running; stop with Ctrl-C")
                 self._wait_forever()
         finally:  # with --keep-running we only get here after Ctrl-C or SIGTERM
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+            # a second signal (SIGTERM or Ctrl-C) must not cut the clean-up short and orphan the children
+            previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             try:
                 self._stop_children()
                 if started_kafka:
@@ -109,6 +111,7 @@ class Demo:
                     self.console.print("stopped the embedded Kafka broker")
             finally:
                 signal.signal(signal.SIGTERM, previous)
+                signal.signal(signal.SIGINT, previous_int)
         if not self.keep_running:  # the last line: where to look at the results
             d = s.dashboard
             self.console.print(f"dashboard: run `tension dashboard --store {self.store_url}` and open "

@@ -106,6 +106,7 @@ class SinkSettings(BaseModel):
     retry_max_s: float = Field(default=5.0, gt=0, description="backoff cap while the store is unavailable")
     session_timeout_ms: int = Field(default=10_000, ge=6_000, description="consumer group session timeout")
     instance_id: str | None = Field(default=None, description="static group membership: a restart takes over at once")
+    connect_timeout_s: int = Field(default=5, ge=1, le=60, description="seconds to wait for the store (PostgreSQL) before failing with exit 2")
     progress_s: float = Field(default=30.0, gt=0, description="seconds between a sink's progress log lines (rows, rate, lag)")
 
 

@@ -111,6 +111,11 @@ def main() -> None:
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - the edge: nothing may end in a bare traceback
+        from tension.kafka_errors import describe_kafka_error
+
+        problem = describe_kafka_error(exc)  # e.g. a missing ACL: say which one
+        if problem:
+            _fail(problem.message, problem.exit_code)
         text = str(exc)
         _fail(text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}", EXIT_FAILED)
 

@@ -152,10 +152,12 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
     from connectors.sources.normalize import ReadOptions
     from connectors.sources.publisher import Publisher
     from tension.cli import configure_logging
+    from tension.preflight import require_kafka
 
     if "-" in paths:
         raise typer.BadParameter("stdin cannot be followed", param_hint="PATHS")
     configure_logging(settings.log_level, settings.log_format)
+    require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)  # one line, exit 2
     try:
         publisher = Publisher(bootstrap=settings.bootstrap, topic=topic or settings.topics.raw,
                               deadletter_topic=settings.topics.deadletter, registry_url=settings.registry_url,
