@@ -79,7 +79,13 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [make_handler(fmt)]
     root.setLevel(level.upper())
     for noisy in NOISY:
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(_library_level(level))
+
+
+def _library_level(level: str) -> int:
+    """The libraries' level: WARNING or above, except that DEBUG means everyone's DEBUG."""
+    number = logging.getLevelName(level.upper())
+    return number if number == logging.DEBUG else max(logging.WARNING, number)
 
 
 def faust_logging_config(level: str = "INFO", fmt: str = "text") -> dict[str, Any]:
@@ -93,7 +99,7 @@ def faust_logging_config(level: str = "INFO", fmt: str = "text") -> dict[str, An
     fmt = _check(fmt)
     formatter: dict[str, Any] = ({"()": f"{__name__}.JsonFormatter"} if fmt == "json"
                                  else {"format": TEXT_FORMAT})
-    quiet = logging.getLevelName(max(logging.WARNING, logging.getLevelName(level.upper())))
+    quiet = logging.getLevelName(_library_level(level))
     return {
         "version": 1,
         "disable_existing_loggers": False,
