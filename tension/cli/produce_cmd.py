@@ -27,7 +27,7 @@ from tension.cli.exits import EXIT_INVALID, EXIT_UNREACHABLE
 from tension.settings import Settings, load_settings
 
 app = typer.Typer()
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # one error, one line: no wrapping at 80 columns
 
 
 

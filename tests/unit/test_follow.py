@@ -165,3 +165,22 @@ def test_run_stops_cleanly_when_asked(tmp_path: Path) -> None:
     follower.stop()
     thread.join(timeout=10)
     assert not thread.is_alive() and (tmp_path / "s.json").exists()
+
+
+@settings(max_examples=50, deadline=None)
+@given(number=st.decimals(min_value="0.001", max_value="100000", places=3), unit=st.sampled_from(["", "ms", "s", "m", "h"]))
+def test_intervals_parse_in_every_unit(number: object, unit: str) -> None:
+    from tension.cli.produce_cmd import parse_duration
+
+    factor = {"": 1, "ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    assert parse_duration(f"{number}{unit}") == pytest.approx(float(number) * factor)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["0s", "abc", "-1m", "5 days", ""])
+def test_a_bad_interval_is_a_usage_error(bad: str) -> None:
+    from typer.testing import CliRunner
+
+    from tension.cli import app
+
+    result = CliRunner().invoke(app, ["produce", "seeds", "--follow", "--interval", bad])
+    assert result.exit_code == 2 and "not a duration" in result.output
