@@ -306,7 +306,8 @@ class SinkRunner:
             if len(records) == 1:
                 rec = records[0]
                 log.warning("%s: store rejected %s[%d]@%d: %s", self.sink.name, rec.topic, rec.partition,
-                            rec.offset, self.sink.describe_error(exc))
+                            rec.offset, self.sink.describe_error(exc),
+                            extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset})
                 self._dead_letter(rec.topic, rec.partition, rec.offset, rec.key,
                                   rec.raw, "constraint", type(exc).__name__, self.sink.describe_error(exc))
                 return

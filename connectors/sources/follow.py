@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.sources import rejects
-from connectors.sources.exceptions import PublishError
+from connectors.sources.exceptions import PublishError, SourceError
 from connectors.sources.inputs import expand, kind_of, read_inputs, read_one, sniff
 from connectors.sources.normalize import Parsed, ReadOptions
 from connectors.sources.rejects import Rejection
@@ -85,6 +85,14 @@ class FollowMetrics:
         return out
 
 
+class FollowStateError(SourceError):
+    """The state file of a follower cannot be used; carries its path."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
 class FollowState:
     """What was published per source, and the validators of its last successful read; saved atomically."""
 
@@ -92,10 +100,13 @@ class FollowState:
         self.path = path
         self.sources: dict[str, dict[str, Any]] = {}
         if path.exists():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") != STATE_VERSION:
-                raise PublishError(f"{path}: follow state version {data.get('version')!r}, "
-                                   f"expected {STATE_VERSION}")
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:  # a hand-edited or truncated file: say which, do not guess
+                raise FollowStateError(path, f"unreadable follow state ({exc}); fix or remove it") from exc
+            if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+                found = data.get("version") if isinstance(data, dict) else type(data).__name__
+                raise FollowStateError(path, f"follow state version {found!r}, expected {STATE_VERSION}")
             self.sources = data.get("sources", {})
         self._seen = {src: set(s.get("seen", [])) for src, s in self.sources.items()}
 

@@ -148,7 +148,7 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
             state: Path | None, backend: str, max_message_bytes: int, close_timeout: float,
             connect_timeout: float | None, max_body_bytes: int | None) -> None:
     """Poll until SIGTERM/SIGINT; the poll under way finishes, its entries published and recorded."""
-    from connectors.sources.follow import Follower
+    from connectors.sources.follow import Follower, FollowStateError
     from connectors.sources.normalize import ReadOptions
     from connectors.sources.publisher import Publisher
     from tension.cli import configure_logging
@@ -166,10 +166,15 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
     except (BrokerUnreachableError, RegistryError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_UNREACHABLE) from exc
-    follower = Follower(paths, publish=publisher.publish, state_path=state or settings.producer.follow_state,
-                        interval_s=interval_s, max_backoff_s=settings.producer.follow_max_backoff_s,
-                        opts=ReadOptions(max_body_bytes=max_body_bytes or settings.producer.max_body_bytes,
-                                         strict=strict))
+    try:
+        follower = Follower(paths, publish=publisher.publish, state_path=state or settings.producer.follow_state,
+                            interval_s=interval_s, max_backoff_s=settings.producer.follow_max_backoff_s,
+                            opts=ReadOptions(max_body_bytes=max_body_bytes or settings.producer.max_body_bytes,
+                                             strict=strict))
+    except FollowStateError as exc:
+        publisher.close()
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_INVALID) from exc
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: follower.stop())
     try:

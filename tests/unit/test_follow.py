@@ -184,3 +184,13 @@ def test_a_bad_interval_is_a_usage_error(bad: str) -> None:
 
     result = CliRunner().invoke(app, ["produce", "seeds", "--follow", "--interval", bad])
     assert result.exit_code == 2 and "not a duration" in result.output
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"version": 99}', ""])
+def test_an_unreadable_state_file_is_a_typed_error_naming_it(tmp_path: Path, content: str) -> None:
+    from connectors.sources.follow import FollowStateError
+
+    state = tmp_path / "state.json"
+    state.write_text(content)
+    with pytest.raises(FollowStateError, match="state.json"):
+        Follower(["x.xml"], publish=Recorder(), state_path=state, interval_s=1, opts=OPTS)
