@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from tension.cli.exits import EXIT_INVALID
 
@@ -27,8 +28,8 @@ class KafkaProblem:
 
 def error_name(exc: BaseException) -> str | None:
     """The protocol error name carried by a kafka-python, aiokafka or confluent-kafka exception."""
-    first = exc.args[0] if exc.args else None
-    if hasattr(first, "name") and callable(first.name):  # confluent_kafka.KafkaException(KafkaError)
+    first: Any = exc.args[0] if exc.args else None
+    if first is not None and callable(getattr(first, "name", None)):  # confluent_kafka.KafkaException(KafkaError)
         try:
             return str(first.name())
         except Exception:  # noqa: BLE001 - not a KafkaError after all

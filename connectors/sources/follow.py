@@ -77,10 +77,11 @@ class FollowMetrics:
     def samples(self) -> list[tuple[str, dict[str, str], float]]:
         """(metric name, labels, value) of every counter, e.g. for a ``prometheus_client`` custom collector."""
         with self._lock:
-            out = [("tension_follow_polls_total", {}, float(self.polls)),
-                   ("tension_follow_not_modified_total", {}, float(self.not_modified)),
-                   ("tension_follow_new_entries_total", {}, float(self.new_entries)),
-                   ("tension_follow_dead_letters_total", {}, float(self.dead_lettered))]
+            out: list[tuple[str, dict[str, str], float]] = [
+                ("tension_follow_polls_total", {}, float(self.polls)),
+                ("tension_follow_not_modified_total", {}, float(self.not_modified)),
+                ("tension_follow_new_entries_total", {}, float(self.new_entries)),
+                ("tension_follow_dead_letters_total", {}, float(self.dead_lettered))]
             out += [("tension_follow_errors_total", {"reason": r}, float(n)) for r, n in sorted(self.errors.items())]
         return out
 

@@ -133,6 +133,9 @@ def test_a_failing_feed_is_counted_logged_and_backed_off_while_others_go_on(
             second = follower._due[bad_url] - time.monotonic()
             follower.poll(str(good))
     assert metrics.errors[reason] == 2 and len(rec.items) == 1
+    samples = {(name, tuple(labels.items())): value for name, labels, value in metrics.samples()}
+    assert samples[("tension_follow_errors_total", (("reason", reason),))] == 2
+    assert samples[("tension_follow_polls_total", ())] == 4 and samples[("tension_follow_new_entries_total", ())] == 1
     assert any(bad_url in r.getMessage() and r.reason == reason for r in caplog.records)
     # backoff: one interval after the first failure, two after the second; the good source keeps its pace
     assert 8 < first <= 10 and 18 < second <= 20
