@@ -66,12 +66,31 @@ def describe_kafka_error(exc: BaseException, *, topic: str | None = None, group:
     return None
 
 
+_NAME_IN_TEXT = re.compile(r"\b([A-Z]+(?:_[A-Z]+)*_AUTHORIZATION_FAILED)\b|"
+                           r"\b(Topic|Group|Cluster|TransactionalId)AuthorizationFailedError\b")
+_CLASS_TO_NAME = {"Topic": "TOPIC", "Group": "GROUP", "Cluster": "CLUSTER", "TransactionalId": "TRANSACTIONAL_ID"}
+
+
+def describe_kafka_text(text: str, *, topic: str | None = None, group: str | None = None,
+                        operation: str | None = None) -> KafkaProblem | None:
+    """The same line for an error that reached us only as text, e.g. a record's delivery report."""
+    match = _NAME_IN_TEXT.search(text)
+    if not match:
+        return None
+    name = match.group(1) or f"{_CLASS_TO_NAME[match.group(2)]}_AUTHORIZATION_FAILED"
+    return _problem(name, None, text, topic=topic, group=group, operation=operation)
+
+
 def _describe_one(exc: BaseException, *, topic: str | None, group: str | None,
                   operation: str | None) -> KafkaProblem | None:
     name = error_name(exc)
     if name is None:
         return None
-    named = _resource(exc)
+    return _problem(name, _resource(exc), str(exc), topic=topic, group=group, operation=operation)
+
+
+def _problem(name: str, named: str | None, text: str, *, topic: str | None, group: str | None,
+             operation: str | None) -> KafkaProblem | None:
     if name == "TOPIC_AUTHORIZATION_FAILED":
         what = topic or named or "<topic>"
         op = operation or "Describe plus Write (producers) or Read (worker, sinks)"
@@ -89,8 +108,8 @@ def _describe_one(exc: BaseException, *, topic: str | None, group: str | None,
         return KafkaProblem("not authorized for the transactional id: missing ACL: allow Write and Describe on "
                             f"TransactionalId:{named or '<id>'} for this client's principal")
     if name in ("SASL_AUTHENTICATION_FAILED", "_AUTHENTICATION", "AUTHENTICATION"):
-        return KafkaProblem(f"the broker refused the credentials (SASL authentication failed): {exc}")
+        return KafkaProblem(f"the broker refused the credentials (SASL authentication failed): {text}")
     if name == "INVALID_REPLICATION_FACTOR":
         return KafkaProblem(f"replication factor refused by the broker: it is above the number of brokers "
-                            f"available (set TENSION_KAFKA__REPLICATION to at most that): {exc}")
+                            f"available (set TENSION_KAFKA__REPLICATION to at most that): {text}")
     return None

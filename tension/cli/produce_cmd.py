@@ -104,18 +104,18 @@ def produce(
         raise typer.Exit(EXIT_UNREACHABLE) from exc
     except UndeliveredError as exc:
         if isinstance(exc.report, PublishReport):
-            _print_report(exc.report)
+            _print_report(exc.report, topic or settings.topics.raw)
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from exc
     except (PublishError, SchemaError) as exc:  # e.g. an unknown schema: a broken install, not the network
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from exc
-    _print_report(report)
+    _print_report(report, topic or settings.topics.raw)
     if report.dead_letter_failures or (strict_mode and report.rejected):
         raise typer.Exit(EXIT_INVALID)
 
 
-def _print_report(report: PublishReport) -> None:
+def _print_report(report: PublishReport, topic: str | None = None) -> None:
     for rejection in report.rejected[:20]:
         ref = escape(rejection.source_ref.encode("utf-8", "backslashreplace").decode()[:300])
         message = escape(rejection.message.encode("utf-8", "backslashreplace").decode()[:300])
@@ -123,6 +123,13 @@ def _print_report(report: PublishReport) -> None:
     if len(report.rejected) > 20:
         console.print(f"... and {len(report.rejected) - 20} more rejection(s)")
     console.print(report.summary())
+    from tension.kafka_errors import describe_kafka_text
+
+    for rejection in report.rejected:  # refused for a missing ACL: say which, once
+        problem = describe_kafka_text(rejection.message, topic=topic, operation="Write")
+        if problem:
+            console.print(f"[red]error:[/red] {escape(problem.message)}")
+            break
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}

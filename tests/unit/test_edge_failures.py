@@ -125,3 +125,23 @@ def test_the_cli_prints_the_acl_line_and_exits_1(exc: Exception, monkeypatch: py
         cli.main()
     err = capsys.readouterr().err.strip().splitlines()
     assert ended.value.code == EXIT_INVALID and len(err) == 1 and "missing ACL" in err[0]
+
+
+@pytest.mark.parametrize(("text", "resource"), [
+    ('KafkaError{code=TOPIC_AUTHORIZATION_FAILED,val=29,str="Broker: Topic authorization failed"}', "Topic:news.raw"),
+    ("TopicAuthorizationFailedError: [Error 29] TopicAuthorizationFailedError: {'news.raw'}", "Topic:news.raw"),
+    ("GroupAuthorizationFailedError: [Error 30]", "Group:<group>"),
+    ('KafkaError{code=CLUSTER_AUTHORIZATION_FAILED,val=31}', "Cluster:kafka-cluster"),
+])
+def test_a_delivery_report_naming_an_authorization_error_gets_the_acl_line(text: str, resource: str) -> None:
+    from tension.kafka_errors import describe_kafka_text
+
+    problem = describe_kafka_text(text, topic="news.raw" if resource.startswith("Topic") else None)
+    assert problem and f"on {resource}" in problem.message and "missing ACL" in problem.message
+
+
+@pytest.mark.parametrize("text", ["KafkaError{code=MSG_TIMED_OUT}", "Broker: Unknown topic or partition", ""])
+def test_other_delivery_failures_get_no_acl_line(text: str) -> None:
+    from tension.kafka_errors import describe_kafka_text
+
+    assert describe_kafka_text(text) is None
