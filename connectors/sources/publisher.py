@@ -324,8 +324,10 @@ class Publisher:
 
     def __init__(self, *, bootstrap: str, topic: str, deadletter_topic: str, registry_url: str | None = None,
                  backend: str = "auto", max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-                 close_timeout_s: float = CLOSE_TIMEOUT_S, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+                 close_timeout_s: float = CLOSE_TIMEOUT_S, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 rate_per_s: float | None = None) -> None:
         self.bootstrap, self.topic, self.deadletter_topic = bootstrap, topic, deadletter_topic
+        self._pacer = _Pacer(rate_per_s)
         self.close_timeout_s = close_timeout_s
         self._encode_item = serializer_for("NewsItem", registry_url=registry_url, topic=topic)
         self._encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
@@ -340,6 +342,7 @@ class Publisher:
         run = _Run(self._producer, self.topic, self.deadletter_topic, self._encode_item, self._encode_dead,
                    self.max_message_bytes)
         for one in parsed:
+            self._pacer.wait()
             run.handle(one)
             self._producer.poll()
             run.drain_refused()

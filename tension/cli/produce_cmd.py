@@ -78,7 +78,10 @@ def produce(
     settings = load_settings()
     strict_mode = settings.producer.strict if strict is None else strict
     if follow:
+        if in_time_order:
+            raise typer.BadParameter("a followed source is published as it arrives", param_hint="--in-time-order")
         _follow(paths, settings, topic=topic, strict=strict_mode, interval_s=parse_duration(interval),
+                rate=rate or settings.producer.rate_per_s,
                 state=state, backend=backend, max_message_bytes=max_message_bytes,
                 close_timeout=close_timeout, connect_timeout=connect_timeout, max_body_bytes=max_body_bytes)
         return
@@ -152,7 +155,7 @@ def _check_interval(value: str) -> str:
 
 
 def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: bool, interval_s: float,
-            state: Path | None, backend: str, max_message_bytes: int, close_timeout: float,
+            rate: float | None, state: Path | None, backend: str, max_message_bytes: int, close_timeout: float,
             connect_timeout: float | None, max_body_bytes: int | None) -> None:
     """Poll until SIGTERM/SIGINT; the poll under way finishes, its entries published and recorded."""
     from connectors.sources.follow import Follower, FollowStateError
@@ -169,6 +172,7 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
         publisher = Publisher(bootstrap=settings.bootstrap, topic=topic or settings.topics.raw,
                               deadletter_topic=settings.topics.deadletter, registry_url=settings.registry_url,
                               backend=backend, max_message_bytes=max_message_bytes, close_timeout_s=close_timeout,
+                              rate_per_s=rate,
                               connect_timeout_s=connect_timeout or settings.kafka.connect_timeout_s)
     except (BrokerUnreachableError, RegistryError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
