@@ -11,6 +11,7 @@ never appear in logs or ``repr``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -105,6 +106,8 @@ class SinkSettings(BaseModel):
     retry_max_s: float = Field(default=5.0, gt=0, description="backoff cap while the store is unavailable")
     session_timeout_ms: int = Field(default=10_000, ge=6_000, description="consumer group session timeout")
     instance_id: str | None = Field(default=None, description="static group membership: a restart takes over at once")
+    connect_timeout_s: int = Field(default=5, ge=1, le=60, description="seconds to wait for the store (PostgreSQL) before failing with exit 2")
+    progress_s: float = Field(default=30.0, gt=0, description="seconds between a sink's progress log lines (rows, rate, lag)")
 
 
 class LocalRegistrySettings(BaseModel):
@@ -122,6 +125,9 @@ class ProducerSettings(BaseModel):
     max_body_bytes: int = Field(default=100_000, ge=1, description="bodies above this are dead-lettered (oversize)")
     strict: bool = Field(default=False, description="reject unknown fields instead of ignoring them")
     rate_per_s: float | None = Field(default=None, gt=0, description="publish at most this many items per second")
+    follow_state: Path = Field(default=PROJECT_ROOT / "var" / "follow-state.json",
+                               description="produce --follow: what was published per source (kept across restarts)")
+    follow_max_backoff_s: float = Field(default=900.0, gt=0, description="produce --follow: longest wait after repeated failures of one source")
 
 
 class DashboardSettings(BaseModel):
@@ -167,6 +173,15 @@ class Settings(BaseSettings):
         description="short alias of TENSION_KAFKA__BOOTSTRAP; wins when set",
     )
     log_level: str = Field(default="INFO", description="log level of every process")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line from every process")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"):
+            raise ValueError("choose one of CRITICAL, ERROR, WARNING, INFO, DEBUG")
+        return value.upper()
 
     @property
     def bootstrap(self) -> str:

@@ -145,7 +145,7 @@ class SinkRunner:
                  deadletter_topic: str, batch_size: int = 500, batch_seconds: float = 1.0,
                  retry_initial_s: float = 0.2, max_retry_s: float = 5.0, session_timeout_ms: int = 10_000,
                  group_instance_id: str | None = None, registry_url: str | None = None,
-                 on_batch: Callable[[int], None] | None = None) -> None:
+                 on_batch: Callable[[int], None] | None = None, progress_every_s: float = 30.0) -> None:
         if batch_size < 1 or batch_seconds <= 0:
             raise SinkConfigError("batch_size must be >= 1 and batch_seconds > 0")
         if not 0 < retry_initial_s <= max_retry_s:
@@ -169,6 +169,8 @@ class SinkRunner:
         self.session_timeout_ms = session_timeout_ms
         self.group_instance_id = group_instance_id
         self.on_batch = on_batch
+        self.progress_every_s = progress_every_s
+        self._progress_at = (time.monotonic(), 0)  # (when, rows written then) of the last progress line
         self._decoders = {k: deserializer_for(v, registry_url=registry_url) for k, v in KIND_SCHEMAS.items()}
         self._dead = AvroSerializer("DeadLetter")
         self._stop = threading.Event()
@@ -202,6 +204,7 @@ class SinkRunner:
                     self._settle_dead_letters()
                     self._commit(consumer)
                 self._batch = _Batch()  # committed: nothing left for a revocation to drop
+                self._progress(consumer)
             clean = True
         finally:
             # A static member that leaves on a crash keeps its partitions until the session times out;
@@ -211,6 +214,29 @@ class SinkRunner:
             self.sink.close()
             log.info("%s sink stopped%s: %d rows written, %d dead letters, %d retries", self.sink.name,
                      "" if clean else " on an error", self.written, self.dead_lettered, self.retries)
+
+    def _progress(self, consumer: KafkaConsumer) -> None:
+        """Every ``progress_every_s``: rows written, their rate since the last line, and the lag left.
+
+        A sink that only logs at start and stop looks the same stuck as busy; this line tells them apart.
+        """
+        now = time.monotonic()
+        then, rows_then = self._progress_at
+        if now - then < self.progress_every_s:
+            return
+        self._progress_at = (now, self.written)
+        lag: int | None = None
+        try:
+            assigned = consumer.assignment()
+            if assigned:
+                ends = consumer.end_offsets(list(assigned))
+                lag = sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned if tp in ends)
+        except Exception as exc:  # noqa: BLE001 - a progress line must not stop the sink
+            log.debug("%s: lag unknown: %s", self.sink.name, exc)
+        rate = (self.written - rows_then) / (now - then)
+        log.info("%s: %d rows written (%.1f rows/s), %d dead letters, %d retries, lag %s", self.sink.name,
+                 self.written, rate, self.dead_lettered, self.retries, "unknown" if lag is None else lag,
+                 extra={"sink": self.sink.name, "rows": self.written, "rate": round(rate, 2), "lag": lag})
 
     # -- consume and decode -------------------------------------------------------------------------
 
@@ -280,7 +306,8 @@ class SinkRunner:
             if len(records) == 1:
                 rec = records[0]
                 log.warning("%s: store rejected %s[%d]@%d: %s", self.sink.name, rec.topic, rec.partition,
-                            rec.offset, self.sink.describe_error(exc))
+                            rec.offset, self.sink.describe_error(exc),
+                            extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset})
                 self._dead_letter(rec.topic, rec.partition, rec.offset, rec.key,
                                   rec.raw, "constraint", type(exc).__name__, self.sink.describe_error(exc))
                 return
@@ -307,7 +334,8 @@ class SinkRunner:
 
     def _dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None,
                      raw: bytes, reason: str, error_class: str, message: str) -> None:
-        log.warning("dead-lettering %s[%d]@%d (%s): %s", topic, partition, offset, reason, message[:300])
+        log.warning("dead-lettering %s[%d]@%d (%s): %s", topic, partition, offset, reason, message[:300],
+                    extra={"topic": topic, "partition": partition, "offset": offset, "reason": reason})
         future = self._producer.send(self.deadletter_topic, key=key, value=self._dead({
             "original": raw, "original_key": key, "source_topic": topic, "source_partition": partition,
             "source_offset": offset, "source_ref": None, "error_class": error_class,

@@ -310,3 +310,52 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
         raise UndeliveredError(f"{undelivered} record(s) not acknowledged within {close_timeout_s:.0f}s",
                                bootstrap=bootstrap, topic=topic, undelivered=undelivered, report=run.report)
     return run.report
+
+
+class Publisher:
+    """One producer kept open across many :meth:`publish` calls, for a source that is followed.
+
+    ``tension produce --follow`` publishes a few entries per poll for hours;
+    reconnecting each time would cost a bootstrap round trip and the topics'
+    limit lookup per poll. Each call is one run with its own report, and
+    returns only once everything it sent is acknowledged (or raises), so the
+    caller may then mark those entries as published.
+    """
+
+    def __init__(self, *, bootstrap: str, topic: str, deadletter_topic: str, registry_url: str | None = None,
+                 backend: str = "auto", max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 close_timeout_s: float = CLOSE_TIMEOUT_S, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 rate_per_s: float | None = None) -> None:
+        self.bootstrap, self.topic, self.deadletter_topic = bootstrap, topic, deadletter_topic
+        self._pacer = _Pacer(rate_per_s)
+        self.close_timeout_s = close_timeout_s
+        self._encode_item = serializer_for("NewsItem", registry_url=registry_url, topic=topic)
+        self._encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
+        self._producer = open_producer(bootstrap, backend=backend, max_message_bytes=max_message_bytes,
+                                       connect_timeout_s=connect_timeout_s)
+        limit = topic_max_message_bytes(bootstrap, [topic, deadletter_topic])
+        self.max_message_bytes = min(max_message_bytes, limit) if limit else max_message_bytes
+
+    def publish(self, parsed: Iterable[NewsItem | Rejection]) -> PublishReport:
+        """Send items and dead letters, wait for their acknowledgements; UndeliveredError when some are not."""
+        started = time.monotonic()
+        run = _Run(self._producer, self.topic, self.deadletter_topic, self._encode_item, self._encode_dead,
+                   self.max_message_bytes)
+        for one in parsed:
+            self._pacer.wait()
+            run.handle(one)
+            self._producer.poll()
+            run.drain_refused()
+        self._producer.flush(self.close_timeout_s)
+        run.drain_refused()  # refused during the flush: their dead letters need one more flush
+        pending = self._producer.flush(self.close_timeout_s) + run.refused_left()
+        run.report.elapsed_s = time.monotonic() - started
+        run.report.undelivered = pending
+        if pending:
+            raise UndeliveredError(f"{pending} record(s) not acknowledged within {self.close_timeout_s:.0f}s",
+                                   bootstrap=self.bootstrap, topic=self.topic, undelivered=pending,
+                                   report=run.report)
+        return run.report
+
+    def close(self) -> None:
+        self._producer.close(self.close_timeout_s)

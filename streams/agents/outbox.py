@@ -81,7 +81,9 @@ class Outbox:
             return
         m = event.message
         reason = reason or reason_of(exc, "stream")
-        log.warning("dead-lettering %s[%d]@%d (%s/%s): %s", m.topic, m.partition, m.offset, self.stage, reason, exc)
+        log.warning("dead-lettering %s[%d]@%d (%s/%s): %s", m.topic, m.partition, m.offset, self.stage, reason, exc,
+                    extra={"topic": m.topic, "partition": m.partition, "offset": m.offset, "stage": self.stage,
+                           "reason": reason})
         err = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
         raw_key = event.key if isinstance(event.key, (bytes, type(None))) else str(event.key).encode()
         key = cut_key(raw_key)

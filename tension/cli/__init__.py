@@ -90,22 +90,11 @@ def _register() -> None:
                 app.registered_commands.append(command)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """One log format for every process; rich's handler when attached to a terminal."""
-    if sys.stderr.isatty():
-        from rich.logging import RichHandler
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """One log format for every process (TENSION_LOG_FORMAT): see :mod:`tension.logs`."""
+    from tension.logs import configure_logging as configure
 
-        handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False)
-        fmt = "%(message)s"
-    else:
-        handler = logging.StreamHandler()
-        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    handler.setFormatter(logging.Formatter(fmt))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("kafka", "aiokafka", "faust", "mode"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    configure(level, fmt)
 
 
 _register()
@@ -122,6 +111,11 @@ def main() -> None:
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - the edge: nothing may end in a bare traceback
+        from tension.kafka_errors import describe_kafka_error
+
+        problem = describe_kafka_error(exc)  # e.g. a missing ACL: say which one
+        if problem:
+            _fail(problem.message, problem.exit_code)
         text = str(exc)
         _fail(text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}", EXIT_FAILED)
 

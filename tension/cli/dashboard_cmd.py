@@ -24,7 +24,7 @@ def dashboard(
     from tension.settings import load_settings
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     d = s.dashboard
     url = store or d.store.get_secret_value() or f"sqlite:///{s.sink.sqlite_path.resolve()}"
     try:

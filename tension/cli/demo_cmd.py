@@ -24,7 +24,7 @@ def demo(
     from tension.localkafka import LocalKafkaError
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     console = Console()
     try:
         code = Demo(s, console, keep_running=keep_running, timeout_s=timeout).run(

@@ -10,6 +10,8 @@ command-line usage errors).
 
 from __future__ import annotations
 
+import re
+import signal
 import sys
 from pathlib import Path
 
@@ -22,10 +24,10 @@ from connectors.sources.exceptions import BrokerUnreachableError, PublishError, 
 from connectors.sources.producers import BACKENDS, CLOSE_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES
 from schemas.exceptions import RegistryError, SchemaError
 from tension.cli.exits import EXIT_INVALID, EXIT_UNREACHABLE
-from tension.settings import load_settings
+from tension.settings import Settings, load_settings
 
 app = typer.Typer()
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # one error, one line: no wrapping at 80 columns
 
 
 
@@ -57,6 +59,12 @@ def produce(
                                 help="Producer client: auto, confluent or kafka-python."),
     in_time_order: bool = typer.Option(False, "--in-time-order",
                                        help="Backfill: read everything, publish by publication time."),
+    follow: bool = typer.Option(False, "--follow",
+                                help="Keep polling the feeds, files and folders; publish only entries not seen "
+                                     "before (state: TENSION_PRODUCER__FOLLOW_STATE). Stops on SIGTERM/Ctrl-C."),
+    interval: str = typer.Option("60s", callback=lambda v: _check_interval(v),
+                                 help="--follow: time between polls of each source, e.g. 30s, 5m, 1h."),
+    state: Path | None = typer.Option(None, help="--follow: state file (default: TENSION_PRODUCER__FOLLOW_STATE)."),
 ) -> None:
     """Validate every item, publish good ones (key = id, timestamp = published_at), dead-letter the rest.
 
@@ -69,6 +77,14 @@ def produce(
         raise typer.Exit(EXIT_INVALID)
     settings = load_settings()
     strict_mode = settings.producer.strict if strict is None else strict
+    if follow:
+        if in_time_order:
+            raise typer.BadParameter("a followed source is published as it arrives", param_hint="--in-time-order")
+        _follow(paths, settings, topic=topic, strict=strict_mode, interval_s=parse_duration(interval),
+                rate=rate or settings.producer.rate_per_s,
+                state=state, backend=backend, max_message_bytes=max_message_bytes,
+                close_timeout=close_timeout, connect_timeout=connect_timeout, max_body_bytes=max_body_bytes)
+        return
     try:
         report = publish_paths(
             paths,
@@ -91,18 +107,18 @@ def produce(
         raise typer.Exit(EXIT_UNREACHABLE) from exc
     except UndeliveredError as exc:
         if isinstance(exc.report, PublishReport):
-            _print_report(exc.report)
+            _print_report(exc.report, topic or settings.topics.raw)
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from exc
     except (PublishError, SchemaError) as exc:  # e.g. an unknown schema: a broken install, not the network
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID) from exc
-    _print_report(report)
+    _print_report(report, topic or settings.topics.raw)
     if report.dead_letter_failures or (strict_mode and report.rejected):
         raise typer.Exit(EXIT_INVALID)
 
 
-def _print_report(report: PublishReport) -> None:
+def _print_report(report: PublishReport, topic: str | None = None) -> None:
     for rejection in report.rejected[:20]:
         ref = escape(rejection.source_ref.encode("utf-8", "backslashreplace").decode()[:300])
         message = escape(rejection.message.encode("utf-8", "backslashreplace").decode()[:300])
@@ -110,3 +126,69 @@ def _print_report(report: PublishReport) -> None:
     if len(report.rejected) > 20:
         console.print(f"... and {len(report.rejected) - 20} more rejection(s)")
     console.print(report.summary())
+    from tension.kafka_errors import describe_kafka_text
+
+    for rejection in report.rejected:  # refused for a missing ACL: say which, once
+        problem = describe_kafka_text(rejection.message, topic=topic, operation="Write")
+        if problem:
+            console.print(f"[red]error:[/red] {escape(problem.message)}")
+            break
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """``250ms``, ``30s``, ``5m``, ``1h`` or a bare number of seconds → seconds (> 0)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*", text.lower())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _check_interval(value: str) -> str:
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: bool, interval_s: float,
+            rate: float | None, state: Path | None, backend: str, max_message_bytes: int, close_timeout: float,
+            connect_timeout: float | None, max_body_bytes: int | None) -> None:
+    """Poll until SIGTERM/SIGINT; the poll under way finishes, its entries published and recorded."""
+    from connectors.sources.follow import Follower, FollowStateError
+    from connectors.sources.normalize import ReadOptions
+    from connectors.sources.publisher import Publisher
+    from tension.cli import configure_logging
+    from tension.preflight import require_kafka
+
+    if "-" in paths:
+        raise typer.BadParameter("stdin cannot be followed", param_hint="PATHS")
+    configure_logging(settings.log_level, settings.log_format)
+    require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)  # one line, exit 2
+    try:
+        publisher = Publisher(bootstrap=settings.bootstrap, topic=topic or settings.topics.raw,
+                              deadletter_topic=settings.topics.deadletter, registry_url=settings.registry_url,
+                              backend=backend, max_message_bytes=max_message_bytes, close_timeout_s=close_timeout,
+                              rate_per_s=rate,
+                              connect_timeout_s=connect_timeout or settings.kafka.connect_timeout_s)
+    except (BrokerUnreachableError, RegistryError) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_UNREACHABLE) from exc
+    try:
+        follower = Follower(paths, publish=publisher.publish, state_path=state or settings.producer.follow_state,
+                            interval_s=interval_s, max_backoff_s=settings.producer.follow_max_backoff_s,
+                            opts=ReadOptions(max_body_bytes=max_body_bytes or settings.producer.max_body_bytes,
+                                             strict=strict))
+    except FollowStateError as exc:
+        publisher.close()
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_INVALID) from exc
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: follower.stop())
+    try:
+        follower.run()
+    finally:
+        publisher.close()

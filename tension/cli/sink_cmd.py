@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 from connectors.sinks.base import Sink, SinkRunner
 from tension.cli import configure_logging
-from tension.preflight import require_kafka
+from tension.cli.exits import EXIT_INVALID
+from tension.preflight import ServiceUnreachable, require_kafka
 from tension.settings import Settings, load_settings
 
 app = typer.Typer(help="Sink connectors: Kafka topics → stores (each its own consumer group).",
@@ -34,7 +37,7 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = Non
         group_id=group or f"{s.sink.group_prefix}-{group_suffix}", deadletter_topic=s.topics.deadletter,
         batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds, max_retry_s=s.sink.retry_max_s,
         session_timeout_ms=s.sink.session_timeout_ms, group_instance_id=s.sink.instance_id,
-        registry_url=s.registry_url,
+        registry_url=s.registry_url, progress_every_s=s.sink.progress_s,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
@@ -48,7 +51,7 @@ def sqlite(path: Path = typer.Option(None, help="SQLite file (default: TENSION_S
     from connectors.sinks.sqlite import SQLiteSink
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     target = path or s.sink.sqlite_path
     log.info("writing to %s", target)
     run_sink(SQLiteSink(target), s, "sqlite", group)
@@ -63,17 +66,35 @@ def postgres(migrate: bool = typer.Option(False, "--migrate", help="Apply pendin
     from connectors.sinks.postgres import PostgresSink
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     try:
-        sink = PostgresSink(s.sink.postgres_dsn, migrate=migrate or migrate_only)
-        if migrate_only:
-            sink.open()
-            sink.close()
-            return
-    except ConnectorError as exc:
+        sink = PostgresSink(s.sink.postgres_dsn, migrate=migrate or migrate_only,
+                            connect_timeout_s=s.sink.connect_timeout_s)
+        with _store_reachable(sink.target, s.sink.connect_timeout_s):
+            if migrate_only:
+                sink.open()
+                sink.close()
+                return
+            run_sink(sink, s, "postgres", group)
+    except ConnectorError as exc:  # a bad DSN, a failed migration, an old schema: the store's state, not the network
         log.error("%s", exc)
-        raise typer.Exit(2) from None
-    run_sink(sink, s, "postgres", group)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@contextmanager
+def _store_reachable(target: str, timeout_s: float) -> Iterator[None]:
+    """A PostgreSQL that cannot be connected to becomes ServiceUnreachable: one line, exit 2.
+
+    Outages once the sink runs are retried inside the runner; a connection error
+    that still escapes it happened at the start (the first connect).
+    """
+    import psycopg
+
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ServiceUnreachable("PostgreSQL", target, timeout_s, reason.removeprefix("connection failed: ")) from exc
 
 
 @app.command()
@@ -83,7 +104,7 @@ def files(directory: Path = typer.Option(None, "--dir", help="Root folder (defau
     from connectors.sinks.files import FilesSink
 
     s = load_settings()
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.log_format)
     target = directory or s.sink.files_dir
     log.info("writing to %s", target)
     run_sink(FilesSink(target), s, "files", group)

@@ -6,7 +6,9 @@ import typer
 from rich.console import Console
 
 from streams.topics import topic_specs
-from tension.admin import apply_specs
+from tension.admin import ReplicationTooHigh, apply_specs
+from tension.cli.exits import EXIT_INVALID
+from tension.preflight import require_kafka
 from tension.cli.worker_cmd import stream_config
 from tension.settings import load_settings
 
@@ -18,11 +20,12 @@ console = Console(stderr=True)
 def apply_cmd() -> None:
     """Create every missing topic (streams.topics.topic_specs: names, partitions, replication); idempotent."""
     s = load_settings()
+    require_kafka(s.bootstrap, s.kafka.connect_timeout_s)  # unreachable: one line, exit 2 (tension.cli.main)
     try:
         created, present = apply_specs(s.bootstrap, topic_specs(stream_config(s)).values())
-    except Exception as exc:
-        console.print(f"[red]error:[/red] cannot reach Kafka at {s.bootstrap}: {exc}")
-        raise typer.Exit(1) from exc
+    except ReplicationTooHigh as exc:
+        typer.echo(f"tension: error: {exc}", err=True)  # one line, unwrapped (like tension.cli.main)
+        raise typer.Exit(EXIT_INVALID) from exc
     for name in created:
         console.print(f"created  {name}")
     for name in present:

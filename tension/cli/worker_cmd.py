@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from streams.config import IndexConfig, StreamConfig, TopicConfig
+from tension.preflight import require_kafka
 from tension.settings import Settings, load_settings
 
 app = typer.Typer()
@@ -62,15 +63,21 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
 @app.command()
 def worker(
     web_port: int = typer.Option(None, help="HTTP port of this worker (default from settings)"),
-    loglevel: str = typer.Option("info"),
+    loglevel: str = typer.Option(None, help="Log level (default: TENSION_LOG_LEVEL)"),
 ) -> None:
     """Run one Faust worker; start several for more throughput (partitions rebalance)."""
     import faust
 
     from streams.app import create_app
+    from tension.logs import faust_logging_config
 
     s = load_settings()
+    # Faust retries a dead broker for ever; a worker that cannot start says so at once (exit 2)
+    require_kafka(s.bootstrap, s.kafka.connect_timeout_s)
     cfg = stream_config(s, **({"web_port": web_port} if web_port else {}))
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     faust_app = create_app(cfg)
-    faust.Worker(faust_app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    level = (loglevel or s.log_level).upper()
+    # Faust (mode) sets logging up itself when the worker starts; logging_config is its hook for ours
+    faust.Worker(faust_app, loglevel=level, quiet=True,
+                 logging_config=faust_logging_config(level, s.log_format)).execute_from_commandline()
