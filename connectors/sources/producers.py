@@ -23,6 +23,7 @@ from typing import Protocol
 
 from connectors.sources import rejects
 from connectors.sources.exceptions import BrokerUnreachableError, RecordError
+from schemas.connection import KafkaConnection, as_connection
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +65,27 @@ class ConfluentProducer:
 
     backend = "confluent"
 
-    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
+    def __init__(self, connection: KafkaConnection | str, *, client_id: str, delivery_timeout_s: float,
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from confluent_kafka import Producer as _Producer
 
-        self._producer = _Producer({
+        conn = as_connection(connection)
+        self._producer = _Producer(conn.librdkafka(**{
             "message.max.bytes": max_message_bytes,
-            "bootstrap.servers": bootstrap,
             "client.id": client_id,
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 5,
-            "compression.type": "lz4",
+            "compression.type": "lz4",  # TENSION_KAFKA__EXTRA may override it (zstd, snappy, gzip)
             "message.timeout.ms": int(delivery_timeout_s * 1000),
-        }, logger=logging.getLogger("librdkafka"))  # librdkafka's own log lines go through logging
+        }), logger=logging.getLogger("librdkafka"))  # librdkafka's own log lines go through logging
         # librdkafka connects lazily and would retry for message.timeout.ms; fail fast instead.
         try:
             self._producer.list_topics(timeout=min(connect_timeout_s, delivery_timeout_s))
         except Exception as exc:  # KafkaException, with librdkafka's own error text
-            raise BrokerUnreachableError(f"cannot reach Kafka: {exc}", bootstrap=bootstrap, topic="-") from exc
+            raise BrokerUnreachableError(f"cannot reach Kafka: {conn.redact(str(exc))}", bootstrap=conn.bootstrap,
+                                         topic="-") from exc
 
     def send(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int | None,
              on_done: DeliveryCallback) -> None:
@@ -121,17 +123,18 @@ class KafkaPythonProducer:
 
     backend = "kafka-python"
 
-    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
+    def __init__(self, connection: KafkaConnection | str, *, client_id: str, delivery_timeout_s: float,
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
+        conn = as_connection(connection)
         try:
             self._producer = KafkaProducer(
+                **conn.kafka_python(),
                 max_request_size=max_message_bytes,
                 bootstrap_timeout_ms=int(min(connect_timeout_s, delivery_timeout_s) * 1000),
-                bootstrap_servers=bootstrap.split(","),
                 client_id=client_id,
                 acks="all",
                 enable_idempotence=True,
@@ -140,7 +143,8 @@ class KafkaPythonProducer:
                 request_timeout_ms=min(30_000, int(delivery_timeout_s * 1000)),
             )
         except KafkaError as exc:
-            raise BrokerUnreachableError(f"cannot connect: {exc}", bootstrap=bootstrap, topic="-") from exc
+            raise BrokerUnreachableError(f"cannot connect: {conn.redact(str(exc))}", bootstrap=conn.bootstrap,
+                                         topic="-") from exc
         self._pending = 0
         self._lock = threading.Lock()  # callbacks run on the sender thread
 
@@ -190,7 +194,8 @@ class KafkaPythonProducer:
         return pending
 
 
-def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float = 5.0) -> int | None:
+def topic_max_message_bytes(connection: KafkaConnection | str, topics: list[str],
+                            timeout_s: float = 5.0) -> int | None:
     """The smallest ``max.message.bytes`` of the given topics, or None when it cannot be read.
 
     Best effort, through confluent-kafka's admin client when it is installed: a
@@ -202,7 +207,7 @@ def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float 
         from confluent_kafka.admin import AdminClient, ConfigResource
     except ImportError:
         return None
-    admin = AdminClient({"bootstrap.servers": bootstrap}, logger=logging.getLogger("librdkafka"))
+    admin = AdminClient(as_connection(connection).librdkafka(), logger=logging.getLogger("librdkafka"))
     limits: list[int] = []
     for topic in topics:
         try:
@@ -214,7 +219,7 @@ def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float 
     return min(limits) if limits else None
 
 
-def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "tension-produce",
+def open_producer(connection: KafkaConnection | str, *, backend: str = "auto", client_id: str = "tension-produce",
                   delivery_timeout_s: float = 60.0,
                   max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                   connect_timeout_s: float = CONNECT_TIMEOUT_S) -> Producer:
@@ -229,5 +234,5 @@ def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "te
             backend = "kafka-python"
     cls = ConfluentProducer if backend == "confluent" else KafkaPythonProducer
     log.debug("producer backend: %s", backend)
-    return cls(bootstrap, client_id=client_id, delivery_timeout_s=delivery_timeout_s,
+    return cls(connection, client_id=client_id, delivery_timeout_s=delivery_timeout_s,
                max_message_bytes=max_message_bytes, connect_timeout_s=connect_timeout_s)

@@ -73,6 +73,7 @@ def produce(
         report = publish_paths(
             paths,
             bootstrap=settings.bootstrap,
+            connection=settings.connection(),
             topic=topic or settings.topics.raw,
             deadletter_topic=settings.topics.deadletter,
             max_body_bytes=max_body_bytes or settings.producer.max_body_bytes,

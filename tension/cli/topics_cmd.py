@@ -19,7 +19,7 @@ def apply_cmd() -> None:
     """Create every missing topic (streams.topics.topic_specs: names, partitions, replication); idempotent."""
     s = load_settings()
     try:
-        created, present = apply_specs(s.bootstrap, topic_specs(stream_config(s)).values())
+        created, present = apply_specs(s.connection(), topic_specs(stream_config(s)).values())
     except Exception as exc:
         console.print(f"[red]error:[/red] cannot reach Kafka at {s.bootstrap}: {exc}")
         raise typer.Exit(1) from exc
