@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -71,7 +72,10 @@ class ConfluentProducer:
         from confluent_kafka import Producer as _Producer
 
         conn = as_connection(connection)
+        # librdkafka's reasons (TLS, SASL) behind a failed start; the last few are enough
+        self._client_errors: deque[str] = deque(maxlen=20)
         self._producer = _Producer(conn.librdkafka(**{
+            "error_cb": lambda err: self._client_errors.append(conn.redact(err.str())),
             "message.max.bytes": max_message_bytes,
             "client.id": client_id,
             "enable.idempotence": True,
@@ -84,8 +88,12 @@ class ConfluentProducer:
         try:
             self._producer.list_topics(timeout=min(connect_timeout_s, delivery_timeout_s))
         except Exception as exc:  # KafkaException, with librdkafka's own error text
-            raise BrokerUnreachableError(f"cannot reach Kafka: {conn.redact(str(exc))}", bootstrap=conn.bootstrap,
-                                         topic="-") from exc
+            # "timed out" alone hides why: a refused password or certificate is in the error callback.
+            reason = next((e for e in reversed(self._client_errors) if "authentication" in e.lower()
+                           or "ssl" in e.lower() or "security.protocol" in e), None)
+            reason = reason or (self._client_errors[-1] if self._client_errors else conn.redact(str(exc)))
+            raise BrokerUnreachableError(f"cannot reach Kafka over {conn.security_protocol}: {reason}",
+                                         bootstrap=conn.bootstrap, topic="-") from exc
 
     def send(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int | None,
              on_done: DeliveryCallback) -> None:
