@@ -130,8 +130,10 @@ def grant(component: str = typer.Argument(..., help="producer, worker, sink:sqli
           name: str = typer.Option(..., "--user", help="the principal User:<name>"),
           print_only: bool = typer.Option(False, "--print", help="print kafka-acls.sh commands instead")) -> None:
     """Grant a component's least-privilege ACLs (topic names, app id, sink groups from settings)."""
-    from tension.access import ProductTopics, as_commands, component_acls, grant as apply_acls
+    from tension.access import COMPONENTS, ProductTopics, as_commands, component_acls, grant as apply_acls
 
+    if component not in COMPONENTS:
+        raise typer.BadParameter(f"choose one of {', '.join(COMPONENTS)}", param_hint="COMPONENT")
     s = load_settings()
     t = s.topics
     acls = component_acls(component, name, ProductTopics(t.raw, t.classified, t.index, t.alerts, t.deadletter),
