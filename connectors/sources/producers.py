@@ -17,6 +17,7 @@ outstanding deliveries and returns how many never completed.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -58,7 +59,15 @@ class Producer(Protocol):
 
 
 class DeliveryError(Exception):
-    """The broker refused (or never acknowledged) one record."""
+    """The broker refused (or never acknowledged) one record.
+
+    ``unauthorized``: refused by an ACL (TOPIC_AUTHORIZATION_FAILED); every record of the
+    topic will be, so the caller reports it as a misconfiguration, not as bad input.
+    """
+
+    def __init__(self, message: str, unauthorized: bool = False) -> None:
+        super().__init__(message)
+        self.unauthorized = unauthorized
 
 
 class ConfluentProducer:
@@ -88,19 +97,36 @@ class ConfluentProducer:
         try:
             self._producer.list_topics(timeout=min(connect_timeout_s, delivery_timeout_s))
         except Exception as exc:  # KafkaException, with librdkafka's own error text
-            # "timed out" alone hides why: a refused password or certificate is in the error callback.
-            reason = next((e for e in reversed(self._client_errors) if "authentication" in e.lower()
-                           or "ssl" in e.lower() or "security.protocol" in e), None)
-            reason = reason or (self._client_errors[-1] if self._client_errors else conn.redact(str(exc)))
-            raise BrokerUnreachableError(f"cannot reach Kafka over {conn.security_protocol}: {reason}",
-                                         bootstrap=conn.bootstrap, topic="-") from exc
+            quiet = logging.getLogger("librdkafka")
+            level = quiet.level
+            quiet.setLevel(logging.CRITICAL)  # one line says why, not one per retry
+            try:
+                self._producer.poll(0)  # serves the error (and log) callbacks queued meanwhile
+            finally:
+                quiet.setLevel(level)
+            raise BrokerUnreachableError(f"cannot reach Kafka over {conn.security_protocol}: "
+                                         f"{self._why(conn, exc)}", bootstrap=conn.bootstrap, topic="-") from exc
+
+    def _why(self, conn: KafkaConnection, exc: Exception) -> str:
+        """The most telling reason a start failed: "timed out" alone hides a refused password or certificate."""
+        reason = next((e for e in reversed(self._client_errors) if "authentication" in e.lower()
+                       or "ssl" in e.lower()), None)
+        if reason:
+            return reason
+        if any(_accepts_tcp(hp) for hp in conn.bootstrap.split(",")):
+            return (f"the broker accepts connections but drops the Kafka handshake: check "
+                    f"TENSION_KAFKA__SECURITY_PROTOCOL ({conn.security_protocol}), the listener may expect TLS or SASL")
+        return self._client_errors[-1] if self._client_errors else conn.redact(str(exc))
 
     def send(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int | None,
              on_done: DeliveryCallback) -> None:
         from confluent_kafka import KafkaError, KafkaException
 
-        def report(err: object, _msg: object) -> None:
-            on_done(DeliveryError(str(err)) if err is not None else None)
+        def report(err: KafkaError | None, _msg: object) -> None:
+            if err is None:
+                on_done(None)
+            else:
+                on_done(DeliveryError(str(err), err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED))
 
         kwargs = {"timestamp": timestamp_ms} if timestamp_ms is not None else {}
         while True:
@@ -124,6 +150,15 @@ class ConfluentProducer:
 
     def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> int:
         return int(self._producer.flush(timeout_s))
+
+
+def _accepts_tcp(host_port: str, timeout_s: float = 1.0) -> bool:
+    host, _, port = host_port.strip().rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout_s):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 class KafkaPythonProducer:
@@ -170,7 +205,7 @@ class KafkaPythonProducer:
 
         def failed(exc: Exception) -> None:
             self._settle()
-            on_done(DeliveryError(f"{type(exc).__name__}: {exc}"))
+            on_done(DeliveryError(f"{type(exc).__name__}: {exc}", type(exc).__name__ == "TopicAuthorizationFailedError"))
 
         try:
             future = self._producer.send(topic, key=key, value=value, timestamp_ms=timestamp_ms)

@@ -60,6 +60,7 @@ class PublishReport:
     backend: str = ""
     dead_letter_failures: int = 0
     undelivered: int = 0  # records still unacknowledged when the bounded close gave up
+    unauthorized: int = 0  # items the broker refused by ACL (also dead-lettered, if the ACLs allow that)
 
     def reasons(self) -> Counter[str]:
         return Counter(r.reason for r in self.rejected)
@@ -141,6 +142,7 @@ class _Run:
                     self.report.sent += 1
                     self.report.sent_ids.append(item.id)
                 else:
+                    self.report.unauthorized += int(getattr(err, "unauthorized", False))
                     self._refused.append(Rejection(rejects.DELIVERY, ref, value, type(err).__name__, str(err)))
 
         try:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import typer
 
+from connectors.exceptions import KafkaAccessError
 from connectors.sinks.base import Sink, SinkRunner
 from tension.cli import configure_logging
+from tension.cli.exits import EXIT_INVALID
 from tension.preflight import require_kafka
 from tension.settings import Settings, load_settings
 
@@ -38,7 +40,11 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = Non
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
-    runner.run()
+    try:
+        runner.run()
+    except KafkaAccessError as exc:  # an ACL, a password or a certificate: retrying cannot help
+        log.error("%s", exc)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 @app.command()
