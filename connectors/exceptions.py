@@ -47,3 +47,12 @@ class DeadLetterError(ConnectorError):
     def __init__(self, topic: str, partition: int, offset: int, cause: Exception) -> None:
         super().__init__(f"dead letter for {topic}[{partition}]@{offset} was not delivered: {cause}")
         self.topic, self.partition, self.offset, self.cause = topic, partition, offset, cause
+
+
+class KafkaAccessError(ConnectorError):
+    """The cluster refused this client: authentication, TLS or an ACL (retrying cannot help)."""
+
+    def __init__(self, client: str, reason: str, topic: str | None = None) -> None:
+        where = f" on {topic}" if topic else ""
+        super().__init__(f"{client}: Kafka refused access{where}: {reason}")
+        self.client, self.reason, self.topic = client, reason, topic

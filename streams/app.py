@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import faust
 
+from schemas.connection import KafkaConnection
 from streams import faust_fixes
 from streams import tables as tables_module
 from streams import topics as topics_module
@@ -19,11 +20,23 @@ from streams.config import StreamConfig
 AGENT_MODULES = (classify_agents, index_agents)
 
 
+def broker_credentials(conn: KafkaConnection) -> faust.types.auth.CredentialsT | None:
+    """Faust's ``broker_credentials`` for a connection (None for PLAINTEXT); Faust hands them to aiokafka."""
+    if conn.sasl:
+        return faust.SASLCredentials(username=conn.username, password=conn.password,
+                                     ssl_context=conn.ssl_context(), mechanism=conn.sasl_mechanism)
+    if conn.tls:
+        return faust.SSLCredentials(conn.ssl_context())
+    return None
+
+
 def create_app(cfg: StreamConfig) -> faust.App:
     faust_fixes.apply()
+    conn = cfg.kafka
     app = faust.App(
         cfg.app_id,
-        broker=[f"kafka://{hp}" for hp in cfg.bootstrap.split(",")],
+        broker=[f"kafka://{hp}" for hp in conn.bootstrap.split(",")],
+        broker_credentials=broker_credentials(conn),
         store=cfg.store,
         datadir=str(cfg.data_dir),
         autodiscover=False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.connection import KafkaConnection
 from schemas.models import CATEGORIES
 
 
@@ -80,6 +81,13 @@ class StreamConfig:
     classify_within_s: float = 0.05  # classify stage: max wait to fill a batch (latency when idle)
     producer_batch_bytes: int = 512 * 1024  # per-partition producer batch; 16 KiB made sends wait on round trips
     classifier_engine: str = "rules"
+    #: security of the worker's Kafka clients; None: PLAINTEXT to ``bootstrap``
+    connection: KafkaConnection | None = None
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The connection the worker uses: ``connection`` with this config's bootstrap servers."""
+        return (self.connection or KafkaConnection()).with_bootstrap(self.bootstrap)
 
     @property
     def facts_topic(self) -> str:

@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.connection import KafkaConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +60,32 @@ class KafkaSettings(BaseModel):
     replication: int = Field(default=1, ge=1, description="replication factor of the product topics")
     client_id: str = Field(default="tension-stream", description="Kafka client id prefix")
     connect_timeout_s: float = Field(default=5.0, gt=0, description="commands fail (exit 2) when no bootstrap server accepts a connection within this")
+    # Security: one group for every client (producer, worker, sinks, admin); see README "Deploy on an existing cluster".
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    username: str | None = Field(default=None, description="SASL username (the principal User:<username>)")
+    password: SecretStr = Field(default=SecretStr(""), description="SASL password (secret)")
+    ca_file: Path | None = Field(default=None, description="PEM file of the CA(s) the brokers' certificates chain to; unset: the system store")
+    cert_file: Path | None = Field(default=None, description="client certificate (PEM) for mTLS")
+    key_file: Path | None = Field(default=None, description="private key (PEM) of the client certificate")
+    key_password: SecretStr = Field(default=SecretStr(""), description="password of key_file, if encrypted (secret)")
+    check_hostname: bool = Field(default=True, description="verify that a broker's certificate names the host dialled")
+    extra: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="extra librdkafka properties (JSON object) for producer, sinks and admin; values are masked")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSettings:
+        # The same checks as KafkaConnection's, here so a contradiction names TENSION_KAFKA (exit 1).
+        if self.security_protocol.startswith("SASL_") and not (self.username and self.password.get_secret_value()):
+            raise ValueError(f"{self.security_protocol} needs TENSION_KAFKA__USERNAME and TENSION_KAFKA__PASSWORD")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("a client certificate needs both TENSION_KAFKA__CERT_FILE and TENSION_KAFKA__KEY_FILE")
+        if (self.cert_file or self.ca_file) and self.security_protocol not in ("SSL", "SASL_SSL"):
+            raise ValueError("TENSION_KAFKA__CA_FILE/CERT_FILE need security_protocol SSL or SASL_SSL")
+        return self
 
 
 class StreamSettings(BaseModel):
@@ -186,6 +214,21 @@ class Settings(BaseSettings):
     @property
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or self.kafka.bootstrap
+
+    def connection(self) -> KafkaConnection:
+        """The plain connection description every Kafka client below the edge is built from."""
+        k = self.kafka
+
+        def opt(path: Path | None) -> str | None:
+            return str(path) if path else None
+
+        return KafkaConnection(
+            bootstrap=self.bootstrap, security_protocol=k.security_protocol, sasl_mechanism=k.sasl_mechanism,
+            username=k.username, password=k.password.get_secret_value() or None, ca_file=opt(k.ca_file),
+            cert_file=opt(k.cert_file), key_file=opt(k.key_file),
+            key_password=k.key_password.get_secret_value() or None, check_hostname=k.check_hostname,
+            extra={name: value.get_secret_value() for name, value in k.extra.items()},
+        )
 
 
 def describe_validation_error(exc: ValidationError) -> str:

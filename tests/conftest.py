@@ -73,12 +73,13 @@ def _docker_answers() -> bool:
         return False
 
 
-def start_local_cluster(tmp: Path, nodes: int = 1) -> LocalCluster:
+def start_local_cluster(tmp: Path, nodes: int = 1, secure: bool = False) -> LocalCluster:
     """Start the embedded broker on free ports in `tmp` (caller stops it)."""
     cfg = LocalKafkaSettings()
     dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
     base = free_port_block(span=24)
-    cluster = LocalCluster(dist, tmp, nodes=nodes, port=base, controller_port=base + 1, heap="512m")
+    cluster = LocalCluster(dist, tmp, nodes=nodes, port=base, controller_port=base + 1, heap="512m",
+                           secure=secure)
     seconds = cluster.start(timeout_s=120)
     log.info("local Kafka (%d node(s)) ready at %s in %.1fs", nodes, cluster.bootstrap, seconds)
     return cluster
@@ -99,6 +100,18 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaEndpoint]:
     cluster = start_local_cluster(tmp_path_factory.mktemp("kafka"))
     try:
         yield KafkaEndpoint(cluster.bootstrap, cluster.dist.version, "local", cluster)
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """The embedded broker secured (`tension kafka up --secure`): SASL_SSL + SCRAM-SHA-512 with a local CA,
+    StandardAuthorizer, super user ``admin`` (``cluster.connection``). Always local, whatever the
+    ``kafka`` fixture uses, because the test needs the super user's password."""
+    cluster = start_local_cluster(tmp_path_factory.mktemp("kafka-secure"), secure=True)
+    try:
+        yield cluster
     finally:
         cluster.stop()
 

@@ -30,10 +30,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from connectors.exceptions import DeadLetterError, SinkConfigError, SinkWriteError
+from connectors.exceptions import DeadLetterError, KafkaAccessError, SinkConfigError, SinkWriteError
+from connectors.sinks.clients import REBALANCED as _REBALANCED
+from connectors.sinks.clients import REFUSALS as _REFUSALS
+from connectors.sinks.clients import DeadLetterProducer
+from schemas.connection import KafkaConnection
 from schemas.serde import AvroSerializer, deserializer_for
 
 log = logging.getLogger(__name__)
@@ -111,41 +114,33 @@ class _Batch:
     """The records being collected, their next offsets and the dead letters sent for them."""
 
     records: list[SinkRecord] = field(default_factory=list)
-    offsets: dict[TopicPartition, OffsetAndMetadata] = field(default_factory=dict)
-    dead: list[tuple[Any, Any]] = field(default_factory=list)  # (future, record coordinates)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) → next offset
+    dead: list[tuple[Any, Any]] = field(default_factory=list)  # (delivery, record coordinates)
 
     def drop(self, revoked: Collection[TopicPartition]) -> int:
         gone = {(tp.topic, tp.partition) for tp in revoked}
         before = len(self.records)
         self.records = [r for r in self.records if (r.topic, r.partition) not in gone]
-        for tp in revoked:
-            self.offsets.pop(tp, None)
+        for key in gone:
+            self.offsets.pop(key, None)
         return before - len(self.records)
 
 
-class _Listener(ConsumerRebalanceListener):
-    def __init__(self, runner: SinkRunner) -> None:
-        self.runner = runner
-
-    def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        dropped = self.runner._batch.drop(revoked)
-        if dropped:
-            log.info("%s: partitions %s revoked; %d uncommitted records left to their new owner",
-                     self.runner.sink.name, sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked), dropped)
-
-    def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        self.runner.sink.on_assign([(tp.topic, tp.partition) for tp in assigned])
-        log.info("%s: assigned %s", self.runner.sink.name, sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
-
-
 class SinkRunner:
-    """Drives one Sink from Kafka topics; ``stop()`` from another thread or a signal handler."""
+    """Drives one Sink from Kafka topics; ``stop()`` from another thread or a signal handler.
+
+    The Kafka side is confluent-kafka (librdkafka): it reads every compression
+    codec (gzip, snappy, lz4, zstd) and measured faster than kafka-python for
+    this loop (``bench/sinks.py``, docs/stores.md). ``connection`` carries the
+    security settings; its bootstrap servers are replaced by ``bootstrap``.
+    """
 
     def __init__(self, sink: Sink, *, bootstrap: str, topics: Mapping[str, str], group_id: str,
                  deadletter_topic: str, batch_size: int = 500, batch_seconds: float = 1.0,
                  retry_initial_s: float = 0.2, max_retry_s: float = 5.0, session_timeout_ms: int = 10_000,
                  group_instance_id: str | None = None, registry_url: str | None = None,
-                 on_batch: Callable[[int], None] | None = None, progress_every_s: float = 30.0) -> None:
+                 on_batch: Callable[[int], None] | None = None, progress_every_s: float = 30.0,
+                 connection: KafkaConnection | None = None) -> None:
         if batch_size < 1 or batch_seconds <= 0:
             raise SinkConfigError("batch_size must be >= 1 and batch_seconds > 0")
         if not 0 < retry_initial_s <= max_retry_s:
@@ -160,6 +155,7 @@ class SinkRunner:
         self.sink = sink
         self.topics = dict(topics)  # topic name → kind
         self.bootstrap = bootstrap
+        self.connection = (connection or KafkaConnection()).with_bootstrap(bootstrap)
         self.group_id = group_id
         self.deadletter_topic = deadletter_topic
         self.batch_size = batch_size
@@ -176,6 +172,8 @@ class SinkRunner:
         self._stop = threading.Event()
         self._batch = _Batch()
         self._producer: Any = None  # set by run(); dead letters go through it
+        self._refused: KafkaAccessError | None = None  # set by librdkafka's error callback
+        self._warned: set[tuple[str, int]] = set()
         self.written = 0
         self.dead_lettered = 0
         self.retries = 0
@@ -184,17 +182,36 @@ class SinkRunner:
         """Finish the current batch (write and commit it), then return from :meth:`run`."""
         self._stop.set()
 
+    def _client_conf(self, **properties: Any) -> dict[str, Any]:
+        return self.connection.librdkafka(**properties, logger=logging.getLogger("librdkafka"),
+                                          error_cb=self._on_client_error)
+
+    def _on_client_error(self, err: KafkaError) -> None:
+        """librdkafka's error callback: remember refusals (raised by the loop), log the rest once per kind."""
+        if err.code() in _REFUSALS or err.fatal():
+            self._refused = KafkaAccessError(f"{self.sink.name} sink", self.connection.redact(err.str()))
+        elif (err.code(), 0) not in self._warned:
+            self._warned.add((err.code(), 0))
+            log.warning("%s sink: Kafka client error (retrying): %s", self.sink.name,
+                        self.connection.redact(err.str()))
+
     def run(self) -> None:
         self.sink.open()
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_poll_records=self.batch_size,
-            session_timeout_ms=self.session_timeout_ms, heartbeat_interval_ms=max(self.session_timeout_ms // 5, 100),
-            group_instance_id=self.group_instance_id, client_id=f"{self.group_id}-{self.sink.name}",
-        )
-        producer = self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
-        consumer.subscribe(list(self.topics), listener=_Listener(self))
-        log.info("%s sink consuming %s as group %s", self.sink.name, sorted(self.topics), self.group_id)
+        conf = {
+            "group.id": self.group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
+            "session.timeout.ms": self.session_timeout_ms,
+            "heartbeat.interval.ms": max(self.session_timeout_ms // 5, 100),
+            "client.id": f"{self.group_id}-{self.sink.name}",
+        }
+        if self.group_instance_id:
+            conf["group.instance.id"] = self.group_instance_id
+        consumer = Consumer(self._client_conf(**conf))
+        producer = self._producer = DeadLetterProducer(self._client_conf(
+            **{"acks": "all", "enable.idempotence": True, "linger.ms": 5, "client.id": f"{self.group_id}-dead"}))
+        consumer.subscribe(list(self.topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
+                           on_lost=self._on_revoke)
+        log.info("%s sink consuming %s as group %s from %s", self.sink.name, sorted(self.topics), self.group_id,
+                 self.connection.describe())
         clean = False
         try:
             while not self._stop.is_set():
@@ -207,15 +224,15 @@ class SinkRunner:
                 self._progress(consumer)
             clean = True
         finally:
-            # A static member that leaves on a crash keeps its partitions until the session times out;
-            # a clean stop hands them over at once.
-            consumer.close(autocommit=False)
+            # librdkafka never sends LeaveGroup for a static member (group_instance_id): its partitions
+            # wait for the session timeout, so the same instance can take them back at once.
+            consumer.close()
             producer.close()
             self.sink.close()
             log.info("%s sink stopped%s: %d rows written, %d dead letters, %d retries", self.sink.name,
                      "" if clean else " on an error", self.written, self.dead_lettered, self.retries)
 
-    def _progress(self, consumer: KafkaConsumer) -> None:
+    def _progress(self, consumer: Consumer) -> None:
         """Every ``progress_every_s``: rows written, their rate since the last line, and the lag left.
 
         A sink that only logs at start and stop looks the same stuck as busy; this line tells them apart.
@@ -229,8 +246,10 @@ class SinkRunner:
         try:
             assigned = consumer.assignment()
             if assigned:
-                ends = consumer.end_offsets(list(assigned))
-                lag = sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned if tp in ends)
+                lag = 0
+                for tp in consumer.position(assigned):
+                    _low, high = consumer.get_watermark_offsets(tp, timeout=2, cached=False)
+                    lag += max(0, high - tp.offset) if tp.offset >= 0 else max(0, high - _low)
         except Exception as exc:  # noqa: BLE001 - a progress line must not stop the sink
             log.debug("%s: lag unknown: %s", self.sink.name, exc)
         rate = (self.written - rows_then) / (now - then)
@@ -238,9 +257,21 @@ class SinkRunner:
                  self.written, rate, self.dead_lettered, self.retries, "unknown" if lag is None else lag,
                  extra={"sink": self.sink.name, "rows": self.written, "rate": round(rate, 2), "lag": lag})
 
+    # -- rebalances ---------------------------------------------------------------------------------
+
+    def _on_revoke(self, _consumer: Consumer, revoked: list[TopicPartition]) -> None:
+        dropped = self._batch.drop(revoked)
+        if dropped:
+            log.info("%s: partitions %s revoked; %d uncommitted records left to their new owner",
+                     self.sink.name, sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked), dropped)
+
+    def _on_assign(self, _consumer: Consumer, assigned: list[TopicPartition]) -> None:
+        self.sink.on_assign([(tp.topic, tp.partition) for tp in assigned])
+        log.info("%s: assigned %s", self.sink.name, sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
     # -- consume and decode -------------------------------------------------------------------------
 
-    def _collect(self, consumer: KafkaConsumer) -> None:
+    def _collect(self, consumer: Consumer) -> None:
         """Fill ``self._batch`` up to batch_size records or batch_seconds, whichever comes first."""
         self._batch = _Batch()
         deadline = time.monotonic() + self.batch_seconds
@@ -248,27 +279,42 @@ class SinkRunner:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            polled = consumer.poll(timeout_ms=max(int(remaining * 1000), 1),
-                                   max_records=self.batch_size - len(self._batch.records))
-            for tp, messages in polled.items():
-                for msg in messages:
-                    self._decode(tp, msg)
+            polled = consumer.consume(num_messages=self.batch_size - len(self._batch.records),
+                                      timeout=max(remaining, 0.001))
+            self._raise_refusal()
+            for msg in polled:
+                if msg.error() is not None:
+                    self._consumer_error(msg)
+                else:
+                    self._decode(msg)
 
-    def _decode(self, tp: TopicPartition, msg: Any) -> None:
-        kind = self.topics[msg.topic]
-        raw = msg.value or b""
+    def _raise_refusal(self) -> None:
+        if self._refused is not None:
+            raise self._refused
+
+    def _consumer_error(self, msg: Message) -> None:
+        err = msg.error()
+        if err.code() in _REFUSALS or err.fatal():
+            raise KafkaAccessError(f"{self.sink.name} sink", self.connection.redact(err.str()), msg.topic())
+        if (msg.topic() or "", err.code()) not in self._warned:  # e.g. a topic not created yet: keep waiting
+            self._warned.add((msg.topic() or "", err.code()))
+            log.warning("%s sink: %s: %s", self.sink.name, msg.topic(), err.str())
+
+    def _decode(self, msg: Message) -> None:
+        topic, partition, offset, key = msg.topic(), msg.partition(), msg.offset(), msg.key()
+        kind = self.topics[topic]
+        raw = msg.value() or b""
         try:
             value = self._decoders[kind](raw)
         except Exception as exc:
-            self._dead_letter(msg.topic, msg.partition, msg.offset, msg.key, raw, "decode",
-                              type(exc).__name__, str(exc))
+            self._dead_letter(topic, partition, offset, key, raw, "decode", type(exc).__name__, str(exc))
         else:
-            self._batch.records.append(SinkRecord(kind, value, msg.topic, msg.partition, msg.offset, msg.key, raw))
-        self._batch.offsets[tp] = OffsetAndMetadata(msg.offset + 1, "", -1)
+            self._batch.records.append(SinkRecord(kind, value, topic, partition, offset, key, raw))
+        self._batch.offsets[(topic, partition)] = offset + 1
 
     # -- write with retries, splitting out bad records ----------------------------------------------
 
-    def _write(self, consumer: KafkaConsumer) -> None:
+    def _write(self, consumer: Consumer) -> None:
         """Write the batch, retrying transient store errors with backoff while paused (backpressure)."""
         delay = self.retry_initial_s
         attempt = 0
@@ -280,7 +326,7 @@ class SinkRunner:
                     self._write_or_split(records)
                     self.sink.flush()
                 if attempt > 1:
-                    consumer.resume(*consumer.paused())
+                    consumer.resume(consumer.assignment())
                     log.info("%s: store accepted the batch of %d rows after %d attempts",
                              self.sink.name, len(records), attempt)
                 self.written += len(records)
@@ -315,16 +361,19 @@ class SinkRunner:
             self._write_or_split(records[:mid])
             self._write_or_split(records[mid:])
 
-    def _idle(self, consumer: KafkaConsumer, seconds: float) -> None:
+    def _idle(self, consumer: Consumer, seconds: float) -> None:
         """Wait without fetching: pause every partition, keep polling so the group keeps us."""
         deadline = time.monotonic() + seconds
         while not self._stop.is_set():
-            consumer.pause(*consumer.assignment())
-            # Partitions assigned by a rebalance inside poll() start unpaused and may return
+            consumer.pause(consumer.assignment())
+            # Partitions assigned by a rebalance inside consume() start unpaused and may return
             # records: rewind to them so nothing is skipped, they are fetched again after the batch.
-            for tp, messages in consumer.poll(timeout_ms=0).items():
-                if messages:
-                    consumer.seek(tp, messages[0].offset)
+            first: dict[tuple[str, int], int] = {}
+            for msg in consumer.consume(num_messages=self.batch_size, timeout=0):
+                if msg.error() is None:
+                    first.setdefault((msg.topic(), msg.partition()), msg.offset())
+            for (topic, partition), offset in first.items():
+                consumer.seek(TopicPartition(topic, partition, offset))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
@@ -349,27 +398,29 @@ class SinkRunner:
         """Dead letters must be durable before the offsets of their records are committed."""
         if not self._batch.dead:
             return
-        self._producer.flush()
+        self._producer.flush(30)
         for future, (topic, partition, offset) in self._batch.dead:
             try:
                 future.get(timeout=30)
-            except KafkaError as exc:
+            except KafkaException as exc:
                 raise DeadLetterError(topic, partition, offset, exc) from exc
 
-    def _commit(self, consumer: KafkaConsumer) -> None:
-        offsets = dict(self._batch.offsets)
+    def _commit(self, consumer: Consumer) -> None:
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._batch.offsets.items()]
         if not offsets:
             return
         for attempt in range(1, 6):
             try:
-                consumer.commit(offsets)
+                consumer.commit(offsets=offsets, asynchronous=False)
                 return
-            except CommitFailedError as exc:
-                # The group rebalanced: the rows are written; whoever owns the partitions now
-                # replays them from the last commit and the upserts make that harmless.
-                log.warning("%s: commit refused after a rebalance (%s); records will be replayed", self.sink.name, exc)
-                return
-            except KafkaError as exc:
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if err is not None and err.code() in _REBALANCED:
+                    # The group rebalanced: the rows are written; whoever owns the partitions now
+                    # replays them from the last commit and the upserts make that harmless.
+                    log.warning("%s: commit refused after a rebalance (%s); records will be replayed",
+                                self.sink.name, err.str())
+                    return
                 log.warning("%s: commit failed (attempt %d): %s", self.sink.name, attempt, exc)
                 self._stop.wait(min(self.retry_initial_s * 2 ** attempt, self.max_retry_s))
         log.error("%s: could not commit offsets; the last batch will be replayed after a restart", self.sink.name)

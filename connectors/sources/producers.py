@@ -17,12 +17,15 @@ outstanding deliveries and returns how many never completed.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from connectors.sources import rejects
 from connectors.sources.exceptions import BrokerUnreachableError, RecordError
+from schemas.connection import KafkaConnection, as_connection
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,15 @@ class Producer(Protocol):
 
 
 class DeliveryError(Exception):
-    """The broker refused (or never acknowledged) one record."""
+    """The broker refused (or never acknowledged) one record.
+
+    ``unauthorized``: refused by an ACL (TOPIC_AUTHORIZATION_FAILED); every record of the
+    topic will be, so the caller reports it as a misconfiguration, not as bad input.
+    """
+
+    def __init__(self, message: str, unauthorized: bool = False) -> None:
+        super().__init__(message)
+        self.unauthorized = unauthorized
 
 
 class ConfluentProducer:
@@ -64,33 +75,58 @@ class ConfluentProducer:
 
     backend = "confluent"
 
-    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
+    def __init__(self, connection: KafkaConnection | str, *, client_id: str, delivery_timeout_s: float,
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from confluent_kafka import Producer as _Producer
 
-        self._producer = _Producer({
+        conn = as_connection(connection)
+        # librdkafka's reasons (TLS, SASL) behind a failed start; the last few are enough
+        self._client_errors: deque[str] = deque(maxlen=20)
+        self._producer = _Producer(conn.librdkafka(**{
+            "error_cb": lambda err: self._client_errors.append(conn.redact(err.str())),
             "message.max.bytes": max_message_bytes,
-            "bootstrap.servers": bootstrap,
             "client.id": client_id,
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 5,
-            "compression.type": "lz4",
+            "compression.type": "lz4",  # TENSION_KAFKA__EXTRA may override it (zstd, snappy, gzip)
             "message.timeout.ms": int(delivery_timeout_s * 1000),
-        }, logger=logging.getLogger("librdkafka"))  # librdkafka's own log lines go through logging
+        }), logger=logging.getLogger("librdkafka"))  # librdkafka's own log lines go through logging
         # librdkafka connects lazily and would retry for message.timeout.ms; fail fast instead.
         try:
             self._producer.list_topics(timeout=min(connect_timeout_s, delivery_timeout_s))
         except Exception as exc:  # KafkaException, with librdkafka's own error text
-            raise BrokerUnreachableError(f"cannot reach Kafka: {exc}", bootstrap=bootstrap, topic="-") from exc
+            quiet = logging.getLogger("librdkafka")
+            level = quiet.level
+            quiet.setLevel(logging.CRITICAL)  # one line says why, not one per retry
+            try:
+                self._producer.poll(0)  # serves the error (and log) callbacks queued meanwhile
+            finally:
+                quiet.setLevel(level)
+            raise BrokerUnreachableError(f"cannot reach Kafka over {conn.security_protocol}: "
+                                         f"{self._why(conn, exc)}", bootstrap=conn.bootstrap, topic="-") from exc
+
+    def _why(self, conn: KafkaConnection, exc: Exception) -> str:
+        """The most telling reason a start failed: "timed out" alone hides a refused password or certificate."""
+        reason = next((e for e in reversed(self._client_errors) if "authentication" in e.lower()
+                       or "ssl" in e.lower()), None)
+        if reason:
+            return reason
+        if any(_accepts_tcp(hp) for hp in conn.bootstrap.split(",")):
+            return (f"the broker accepts connections but drops the Kafka handshake: check "
+                    f"TENSION_KAFKA__SECURITY_PROTOCOL ({conn.security_protocol}), the listener may expect TLS or SASL")
+        return self._client_errors[-1] if self._client_errors else conn.redact(str(exc))
 
     def send(self, topic: str, key: bytes | None, value: bytes, timestamp_ms: int | None,
              on_done: DeliveryCallback) -> None:
         from confluent_kafka import KafkaError, KafkaException
 
-        def report(err: object, _msg: object) -> None:
-            on_done(DeliveryError(str(err)) if err is not None else None)
+        def report(err: KafkaError | None, _msg: object) -> None:
+            if err is None:
+                on_done(None)
+            else:
+                on_done(DeliveryError(str(err), err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED))
 
         kwargs = {"timestamp": timestamp_ms} if timestamp_ms is not None else {}
         while True:
@@ -116,22 +152,32 @@ class ConfluentProducer:
         return int(self._producer.flush(timeout_s))
 
 
+def _accepts_tcp(host_port: str, timeout_s: float = 1.0) -> bool:
+    host, _, port = host_port.strip().rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout_s):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 class KafkaPythonProducer:
     """kafka-python: pure Python, always installed."""
 
     backend = "kafka-python"
 
-    def __init__(self, bootstrap: str, *, client_id: str, delivery_timeout_s: float,
+    def __init__(self, connection: KafkaConnection | str, *, client_id: str, delivery_timeout_s: float,
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
+        conn = as_connection(connection)
         try:
             self._producer = KafkaProducer(
+                **conn.kafka_python(),
                 max_request_size=max_message_bytes,
                 bootstrap_timeout_ms=int(min(connect_timeout_s, delivery_timeout_s) * 1000),
-                bootstrap_servers=bootstrap.split(","),
                 client_id=client_id,
                 acks="all",
                 enable_idempotence=True,
@@ -140,7 +186,8 @@ class KafkaPythonProducer:
                 request_timeout_ms=min(30_000, int(delivery_timeout_s * 1000)),
             )
         except KafkaError as exc:
-            raise BrokerUnreachableError(f"cannot connect: {exc}", bootstrap=bootstrap, topic="-") from exc
+            raise BrokerUnreachableError(f"cannot connect: {conn.redact(str(exc))}", bootstrap=conn.bootstrap,
+                                         topic="-") from exc
         self._pending = 0
         self._lock = threading.Lock()  # callbacks run on the sender thread
 
@@ -158,7 +205,7 @@ class KafkaPythonProducer:
 
         def failed(exc: Exception) -> None:
             self._settle()
-            on_done(DeliveryError(f"{type(exc).__name__}: {exc}"))
+            on_done(DeliveryError(f"{type(exc).__name__}: {exc}", type(exc).__name__ == "TopicAuthorizationFailedError"))
 
         try:
             future = self._producer.send(topic, key=key, value=value, timestamp_ms=timestamp_ms)
@@ -190,7 +237,8 @@ class KafkaPythonProducer:
         return pending
 
 
-def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float = 5.0) -> int | None:
+def topic_max_message_bytes(connection: KafkaConnection | str, topics: list[str],
+                            timeout_s: float = 5.0) -> int | None:
     """The smallest ``max.message.bytes`` of the given topics, or None when it cannot be read.
 
     Best effort, through confluent-kafka's admin client when it is installed: a
@@ -202,7 +250,7 @@ def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float 
         from confluent_kafka.admin import AdminClient, ConfigResource
     except ImportError:
         return None
-    admin = AdminClient({"bootstrap.servers": bootstrap}, logger=logging.getLogger("librdkafka"))
+    admin = AdminClient(as_connection(connection).librdkafka(), logger=logging.getLogger("librdkafka"))
     limits: list[int] = []
     for topic in topics:
         try:
@@ -214,7 +262,7 @@ def topic_max_message_bytes(bootstrap: str, topics: list[str], timeout_s: float 
     return min(limits) if limits else None
 
 
-def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "tension-produce",
+def open_producer(connection: KafkaConnection | str, *, backend: str = "auto", client_id: str = "tension-produce",
                   delivery_timeout_s: float = 60.0,
                   max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                   connect_timeout_s: float = CONNECT_TIMEOUT_S) -> Producer:
@@ -229,5 +277,5 @@ def open_producer(bootstrap: str, *, backend: str = "auto", client_id: str = "te
             backend = "kafka-python"
     cls = ConfluentProducer if backend == "confluent" else KafkaPythonProducer
     log.debug("producer backend: %s", backend)
-    return cls(bootstrap, client_id=client_id, delivery_timeout_s=delivery_timeout_s,
+    return cls(connection, client_id=client_id, delivery_timeout_s=delivery_timeout_s,
                max_message_bytes=max_message_bytes, connect_timeout_s=connect_timeout_s)

@@ -35,6 +35,7 @@ from connectors.sources.producers import (
     topic_max_message_bytes,
 )
 from connectors.sources.rejects import Rejection
+from schemas.connection import KafkaConnection
 from schemas.exceptions import EncodeError
 from schemas.models import NewsItem
 from schemas.serde import serializer_for
@@ -59,6 +60,7 @@ class PublishReport:
     backend: str = ""
     dead_letter_failures: int = 0
     undelivered: int = 0  # records still unacknowledged when the bounded close gave up
+    unauthorized: int = 0  # items the broker refused by ACL (also dead-lettered, if the ACLs allow that)
 
     def reasons(self) -> Counter[str]:
         return Counter(r.reason for r in self.rejected)
@@ -140,6 +142,7 @@ class _Run:
                     self.report.sent += 1
                     self.report.sent_ids.append(item.id)
                 else:
+                    self.report.unauthorized += int(getattr(err, "unauthorized", False))
                     self._refused.append(Rejection(rejects.DELIVERY, ref, value, type(err).__name__, str(err)))
 
         try:
@@ -254,7 +257,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
                   stdin: BinaryIO | None = None, in_time_order: bool = False,
                   max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                   close_timeout_s: float = CLOSE_TIMEOUT_S,
-                  connect_timeout_s: float = CONNECT_TIMEOUT_S) -> PublishReport:
+                  connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                  connection: KafkaConnection | None = None) -> PublishReport:
     """Read every path (file, folder, URL or ``-``), publish items and dead letters, wait for acks.
 
     ``in_time_order`` is for backfills of a historical corpus: everything is
@@ -264,7 +268,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
     ``max_message_bytes`` is the largest record the producer sends, lowered to
     the topics' ``max.message.bytes`` when that can be read; ``close_timeout_s``
     bounds the final wait for acknowledgements, ``connect_timeout_s`` the wait
-    for a first broker.
+    for a first broker. ``connection`` carries the security settings (TLS,
+    SASL); its bootstrap servers are replaced by ``bootstrap``.
 
     Raises :class:`~connectors.sources.exceptions.BrokerUnreachableError` when
     no broker answers at the start and
@@ -276,9 +281,10 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
     opts = ReadOptions(max_body_bytes=max_body_bytes, strict=strict)
     encode_item = serializer_for("NewsItem", registry_url=registry_url, topic=topic)
     encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
-    producer = open_producer(bootstrap, backend=backend, max_message_bytes=max_message_bytes,
+    conn = (connection or KafkaConnection()).with_bootstrap(bootstrap)
+    producer = open_producer(conn, backend=backend, max_message_bytes=max_message_bytes,
                              connect_timeout_s=connect_timeout_s)
-    topic_limit = topic_max_message_bytes(bootstrap, [topic, deadletter_topic])
+    topic_limit = topic_max_message_bytes(conn, [topic, deadletter_topic])
     if topic_limit is not None and topic_limit < max_message_bytes:
         log.info("records limited to %d bytes: the topics' max.message.bytes", topic_limit)
         max_message_bytes = topic_limit

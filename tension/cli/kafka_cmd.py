@@ -14,12 +14,19 @@ app = typer.Typer(help="Run a real Apache Kafka 4.x (KRaft) locally, assembled f
 console = Console(stderr=True)
 
 
-def cluster_from(cfg: LocalKafkaSettings, nodes: int = 1, run_dir: Path | None = None) -> LocalCluster:
-    """The cluster described by settings; `nodes` picks the single node or the quorum folder."""
+#: run folder per (nodes, secure): the open sandbox, the quorum, the secured single node
+_RUN_DIRS = {(1, False): "run", (3, False): "run-3", (1, True): "run-secure"}
+
+
+def cluster_from(cfg: LocalKafkaSettings, nodes: int = 1, run_dir: Path | None = None,
+                 secure: bool = False) -> LocalCluster:
+    """The cluster described by settings; `nodes` and `secure` pick its run folder."""
+    if (nodes, secure) not in _RUN_DIRS:
+        raise ValueError("--secure runs a single node")
     dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
-    run = run_dir or cfg.home / ("run" if nodes == 1 else f"run-{nodes}")
+    run = run_dir or cfg.home / _RUN_DIRS[(nodes, secure)]
     return LocalCluster(dist, run, nodes=nodes, host=cfg.host, port=cfg.port,
-                        controller_port=cfg.controller_port, heap=cfg.heap)
+                        controller_port=cfg.controller_port, heap=cfg.heap, secure=secure)
 
 
 def _existing(cfg: LocalKafkaSettings) -> list[LocalCluster]:
@@ -28,10 +35,10 @@ def _existing(cfg: LocalKafkaSettings) -> list[LocalCluster]:
 
     dist = KafkaDistribution(cfg.version, cfg.lib_root / cfg.version)
     found = []
-    for nodes, sub in ((1, "run"), (3, "run-3")):
+    for (nodes, secure), sub in _RUN_DIRS.items():
         if (cfg.home / sub).exists():
-            found.append(LocalCluster(dist, cfg.home / sub, nodes=nodes, host=cfg.host,
-                                      port=cfg.port, controller_port=cfg.controller_port, heap=cfg.heap))
+            found.append(LocalCluster(dist, cfg.home / sub, nodes=nodes, host=cfg.host, port=cfg.port,
+                                      controller_port=cfg.controller_port, heap=cfg.heap, secure=secure))
     return found
 
 
@@ -52,11 +59,13 @@ def fetch() -> None:
 
 
 @app.command()
-def up(nodes: int = typer.Option(1, help="1, or 3 for a KRaft quorum with replication factor 3")) -> None:
+def up(nodes: int = typer.Option(1, help="1, or 3 for a KRaft quorum with replication factor 3"),
+       secure: bool = typer.Option(False, "--secure", help="SASL_SSL (SCRAM-SHA-512) listener, local CA, "
+                                   "StandardAuthorizer; the super user's settings go to <run>/tls/admin.env")) -> None:
     """Start the local broker (or quorum) and wait until it answers."""
     cfg = load_settings().local_kafka
     try:
-        cluster = cluster_from(cfg, nodes)
+        cluster = cluster_from(cfg, nodes, secure=secure)
         if cluster.running_pids():
             console.print(f"already running: {cluster.bootstrap}")
             return
@@ -65,6 +74,9 @@ def up(nodes: int = typer.Option(1, help="1, or 3 for a KRaft quorum with replic
         _fail(exc)
     console.print(f"Kafka {cfg.version} up ({nodes} node(s)) at [bold]{cluster.bootstrap}[/bold] "
                   f"in {seconds:.1f}s; logs: {cluster.log_file(1)}")
+    if cluster.security is not None:
+        console.print(f"SASL_SSL with SCRAM-SHA-512; CA: {cluster.security.tls.ca}; super user 'admin': "
+                      f"`set -a; . {cluster.security.env_file}; set +a` (password in a 0600 file, never printed)")
     typer.echo(cluster.bootstrap)
 
 
@@ -99,3 +111,35 @@ def logs(node: int = typer.Option(1), lines: int = typer.Option(50)) -> None:
         if node <= cluster.nodes:
             typer.echo(f"== {cluster.log_file(node)}")
             typer.echo(cluster.log_tail(node, lines))
+
+
+@app.command()
+def user(name: str = typer.Argument(..., help="the principal User:<name> to create or update"),
+         password_file: Path = typer.Option(..., "--password-file", exists=True, dir_okay=False,
+                                            help="file holding the new password (never a command-line argument)"),
+         mechanism: str = typer.Option("SCRAM-SHA-512", help="SCRAM-SHA-512 or SCRAM-SHA-256")) -> None:
+    """Create or update a SCRAM user, connecting with TENSION_KAFKA__* as a super user."""
+    from tension.access import upsert_user
+
+    upsert_user(load_settings().connection(), name, password_file.read_text().strip(), mechanism)
+    console.print(f"user {name} ({mechanism}) set")
+
+
+@app.command()
+def grant(component: str = typer.Argument(..., help="producer, worker, sink:sqlite, sink:postgres or sink:files"),
+          name: str = typer.Option(..., "--user", help="the principal User:<name>"),
+          print_only: bool = typer.Option(False, "--print", help="print kafka-acls.sh commands instead")) -> None:
+    """Grant a component's least-privilege ACLs (topic names, app id, sink groups from settings)."""
+    from tension.access import COMPONENTS, ProductTopics, as_commands, component_acls, grant as apply_acls
+
+    if component not in COMPONENTS:
+        raise typer.BadParameter(f"choose one of {', '.join(COMPONENTS)}", param_hint="COMPONENT")
+    s = load_settings()
+    t = s.topics
+    acls = component_acls(component, name, ProductTopics(t.raw, t.classified, t.index, t.alerts, t.deadletter),
+                          app_id=s.stream.app_id, group_prefix=s.sink.group_prefix)
+    if print_only:
+        typer.echo("\n".join(as_commands(acls, s.bootstrap)))
+        return
+    count = apply_acls(s.connection(), acls)
+    console.print(f"granted {count} ACL(s) to User:{name} for {component}")

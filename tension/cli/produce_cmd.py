@@ -89,6 +89,7 @@ def produce(
         report = publish_paths(
             paths,
             bootstrap=settings.bootstrap,
+            connection=settings.connection(),
             topic=topic or settings.topics.raw,
             deadletter_topic=settings.topics.deadletter,
             max_body_bytes=max_body_bytes or settings.producer.max_body_bytes,
@@ -103,17 +104,22 @@ def produce(
             connect_timeout_s=connect_timeout or settings.kafka.connect_timeout_s,
         )
     except (BrokerUnreachableError, RegistryError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_UNREACHABLE) from exc
     except UndeliveredError as exc:
         if isinstance(exc.report, PublishReport):
             _print_report(exc.report, topic or settings.topics.raw)
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from exc
     except (PublishError, SchemaError) as exc:  # e.g. an unknown schema: a broken install, not the network
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from exc
     _print_report(report, topic or settings.topics.raw)
+    if report.unauthorized:
+        console.print(f"[red]error:[/red] Kafka refused writing to {escape(topic or settings.topics.raw)} for "
+                      f"{settings.kafka.username or 'this client'}: topic authorization failed "
+                      f"({report.unauthorized} item(s), dead-lettered where allowed)", soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID)
     if report.dead_letter_failures or (strict_mode and report.rejected):
         raise typer.Exit(EXIT_INVALID)
 

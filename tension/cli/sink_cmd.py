@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from connectors.exceptions import KafkaAccessError
 from connectors.sinks.base import Sink, SinkRunner
 from tension.cli import configure_logging
 from tension.cli.exits import EXIT_INVALID
@@ -37,11 +38,15 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = Non
         group_id=group or f"{s.sink.group_prefix}-{group_suffix}", deadletter_topic=s.topics.deadletter,
         batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds, max_retry_s=s.sink.retry_max_s,
         session_timeout_ms=s.sink.session_timeout_ms, group_instance_id=s.sink.instance_id,
-        registry_url=s.registry_url, progress_every_s=s.sink.progress_s,
+        registry_url=s.registry_url, progress_every_s=s.sink.progress_s, connection=s.connection(),
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
-    runner.run()
+    try:
+        runner.run()
+    except KafkaAccessError as exc:  # an ACL, a password or a certificate: retrying cannot help
+        log.error("%s", exc)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 @app.command()

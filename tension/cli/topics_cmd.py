@@ -22,7 +22,7 @@ def apply_cmd() -> None:
     s = load_settings()
     require_kafka(s.bootstrap, s.kafka.connect_timeout_s)  # unreachable: one line, exit 2 (tension.cli.main)
     try:
-        created, present = apply_specs(s.bootstrap, topic_specs(stream_config(s)).values())
+        created, present = apply_specs(s.connection(), topic_specs(stream_config(s)).values())
     except ReplicationTooHigh as exc:
         typer.echo(f"tension: error: {exc}", err=True)  # one line, unwrapped (like tension.cli.main)
         raise typer.Exit(EXIT_INVALID) from exc

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tension.localkafka.assemble import KafkaDistribution, require_java
+from schemas.connection import KafkaConnection
 from tension.localkafka.exceptions import BrokerStartError, LocalKafkaError, PortInUseError
+from tension.localkafka.secure import SecureBroker
 from tension.procs import alive, cmdline_has, listening, port_free, read_pid, send, terminate
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class LocalCluster:
     ``10 * (n - 1)``, which keeps a three-node quorum on distinct ports.
     ``overrides`` are extra broker properties (the fault tests shorten the
     broker session and heartbeat timeouts so a killed node is fenced sooner).
+    ``secure`` replaces the open listener by SASL_SSL with SCRAM-SHA-512 and
+    turns the authorizer on (:mod:`tension.localkafka.secure`).
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class LocalCluster:
         controller_port: int = 9093,
         heap: str = "512m",
         overrides: Mapping[str, object] | None = None,
+        secure: bool = False,
     ) -> None:
         if nodes not in (1, 3):
             raise ValueError("nodes must be 1 or 3 (a KRaft quorum needs an odd voter count)")
@@ -90,6 +95,7 @@ class LocalCluster:
         self.host = host
         self.heap = heap
         self.overrides = dict(overrides or {})
+        self.security = SecureBroker(self.run_dir / "tls") if secure else None
         self.ports = [
             NodePorts(n, port + 10 * (n - 1), controller_port + 10 * (n - 1)) for n in range(1, nodes + 1)
         ]
@@ -107,6 +113,13 @@ class LocalCluster:
     @property
     def bootstrap(self) -> str:
         return ",".join(f"{self.host}:{p.client}" for p in self.ports)
+
+    @property
+    def connection(self) -> KafkaConnection:
+        """How an administrator connects: PLAINTEXT, or SASL_SSL as the super user when secure."""
+        if self.security is None:
+            return KafkaConnection(bootstrap=self.bootstrap)
+        return self.security.connection(self.bootstrap)
 
     # -- configuration -----------------------------------------------------
     def _properties(self, p: NodePorts) -> str:
@@ -140,6 +153,8 @@ class LocalCluster:
             lines["controller.quorum.bootstrap.servers"] = f"{self.host}:{p.controller}"
         else:
             lines["controller.quorum.voters"] = voters
+        if self.security is not None:
+            lines.update(self.security.properties(self.host, p.client, p.controller))
         lines.update(self.overrides)
         return "".join(f"{k}={v}\n" for k, v in lines.items())
 
@@ -156,6 +171,8 @@ class LocalCluster:
         args = ["format", "--cluster-id", cluster_id, "--config", str(props), "--ignore-formatted"]
         if self.nodes == 1:
             args.insert(1, "--standalone")
+        if self.security is not None:
+            args += self.security.format_args()
         proc = subprocess.run(
             self._java("kafka.tools.StorageTool", *args, node_id=p.node_id, heap="256m"),
             capture_output=True, text=True, check=False,
@@ -188,10 +205,15 @@ class LocalCluster:
         if not id_file.exists():
             id_file.write_text(new_cluster_id())
         cluster_id = id_file.read_text().strip()
+        if self.security is not None:
+            self.security.ensure(self.bootstrap)
         for p in self.ports:
             ndir = self.node_dir(p.node_id)
             ndir.mkdir(parents=True, exist_ok=True)
-            (ndir / "server.properties").write_text(self._properties(p))
+            props = ndir / "server.properties"
+            props.touch()
+            props.chmod(0o600)  # holds the admin's password when secure
+            props.write_text(self._properties(p))
             (ndir / "log4j2.properties").write_text(_LOG4J2.format(log_file=self.log_file(p.node_id)))
             self._format(p, cluster_id)
         for p in self.ports:
@@ -256,7 +278,7 @@ class LocalCluster:
                 continue
             try:
                 remaining_ms = max(500, int((deadline - time.monotonic()) * 1000))
-                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap,
+                admin = KafkaAdminClient(**self.connection.kafka_python(),
                                          request_timeout_ms=min(3000, remaining_ms))
                 try:
                     brokers = admin.describe_cluster()["brokers"]
