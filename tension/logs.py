@@ -24,6 +24,9 @@ FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: libraries whose INFO chatter drowns our own lines; they log at WARNING unless the level asks for DEBUG
 NOISY = ("kafka", "aiokafka", "faust", "mode")
+# ...except the group coordinator: its INFO lines are the rebalances ("Setting newly assigned
+# partitions ..."), rare and what an operator (and tests/integration/test_stream_workers.py) looks for
+REBALANCES = "aiokafka.consumer.group_coordinator"
 
 # attributes every LogRecord has; anything else on a record came from ``extra=`` and is worth keeping
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -107,5 +110,5 @@ def faust_logging_config(level: str = "INFO", fmt: str = "text") -> dict[str, An
         "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
                                 "formatter": "tension"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
-        "loggers": {name: {"level": quiet} for name in NOISY},
+        "loggers": {**{name: {"level": quiet} for name in NOISY}, REBALANCES: {"level": level.upper()}},
     }

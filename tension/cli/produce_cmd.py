@@ -115,10 +115,7 @@ def produce(
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from exc
     _print_report(report, topic or settings.topics.raw)
-    if report.unauthorized:
-        console.print(f"[red]error:[/red] Kafka refused writing to {escape(topic or settings.topics.raw)} for "
-                      f"{settings.kafka.username or 'this client'}: topic authorization failed "
-                      f"({report.unauthorized} item(s), dead-lettered where allowed)", soft_wrap=True)
+    if report.unauthorized:  # the report above already named the missing ACL in one line
         raise typer.Exit(EXIT_INVALID)
     if report.dead_letter_failures or (strict_mode and report.rejected):
         raise typer.Exit(EXIT_INVALID)

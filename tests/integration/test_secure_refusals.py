@@ -64,7 +64,7 @@ CASES: dict[str, tuple[Env, Callable[[SecureSetup, Path], list[str]], int, str]]
         "authorization failed"),
     "producer writing tension.index.v1": (
         lambda s, _t: s.env(s.producer), lambda s, t: ["produce", "--topic", s.topics.index, str(_item_file(t))], 1,
-        "authorization failed"),
+        "missing acl: allow write on topic"),
 }
 
 
