@@ -130,8 +130,9 @@ class SinkRunner:
     """Drives one Sink from Kafka topics; ``stop()`` from another thread or a signal handler.
 
     The Kafka side is confluent-kafka (librdkafka): it reads every compression
-    codec (gzip, snappy, lz4, zstd) and measured faster than kafka-python for
-    this loop (``bench/sinks.py``, docs/stores.md). ``connection`` carries the
+    codec (gzip, snappy, lz4, zstd) and takes the same security settings as the
+    producer and the admin client (a speed comparison with kafka-python for this
+    loop is not measured yet). ``connection`` carries the
     security settings; its bootstrap servers are replaced by ``bootstrap``.
     """
 
