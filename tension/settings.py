@@ -194,7 +194,7 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     # Confluent-compatible Schema Registry (e.g. http://127.0.0.1:8081/apis/ccompat/v7); when set,
     # writers use Confluent framing (magic 0 + schema id), else Avro single-object encoding.
-    registry_url: str | None = Field(default=None, description="Confluent-compatible Schema Registry URL; unset: Avro single-object encoding")
+    registry_url: SecretStr | None = Field(default=None, description="Confluent-compatible Schema Registry URL (secret: it may carry user:password); unset: Avro single-object encoding")
     # Short alias documented in the README: TENSION_KAFKA_BOOTSTRAP wins when set.
     kafka_bootstrap: str | None = Field(
         default=None, validation_alias=AliasChoices("TENSION_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
@@ -214,6 +214,10 @@ class Settings(BaseSettings):
     @property
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or self.kafka.bootstrap
+
+    def registry(self) -> str | None:
+        """The registry URL for library code (plain text, never logged); None: single-object encoding."""
+        return self.registry_url.get_secret_value() or None if self.registry_url is not None else None
 
     def connection(self) -> KafkaConnection:
         """The plain connection description every Kafka client below the edge is built from."""

@@ -27,3 +27,11 @@ def test_secrets_are_masked() -> None:
     shown = {r.env: r.value for r in rows(s)}
     assert "hunter2" not in markdown(s)
     assert shown["TENSION_SINK__POSTGRES_DSN"] == "**********"
+
+
+def test_registry_url_is_a_secret() -> None:
+    url = "https://alice:hunter2@registry.example:8081"
+    s = Settings(_env_file=None, registry_url=url)  # type: ignore[call-arg]
+    assert {r.env: r.value for r in rows(s)}["TENSION_REGISTRY_URL"] == "**********"
+    assert "hunter2" not in markdown(s) + repr(s) + str(s.model_dump())
+    assert s.registry() == url and Settings(_env_file=None).registry() is None  # type: ignore[call-arg]
