@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from schemas.connection import KafkaConnection
+from streams.config import TopicConfig
 
 COMPONENTS = ("producer", "worker", "sink:sqlite", "sink:postgres", "sink:files")
 SCRAM_ITERATIONS = 8192
@@ -39,20 +40,11 @@ class Acl:
     prefixed: bool = False
 
 
-@dataclass(frozen=True)
-class ProductTopics:
-    raw: str = "news.raw.v1"
-    classified: str = "news.classified.v1"
-    index: str = "tension.index.v1"
-    alerts: str = "tension.alerts.v1"
-    deadletter: str = "news.deadletter.v1"
-
-
 def _topic(user: str, name: str, *ops: str, prefixed: bool = False) -> list[Acl]:
     return [Acl(f"User:{user}", "topic", name, op, prefixed) for op in ops]
 
 
-def component_acls(component: str, user: str, topics: ProductTopics = ProductTopics(), *,
+def component_acls(component: str, user: str, topics: TopicConfig = TopicConfig(), *,
                    app_id: str = "tension-stream", group_prefix: str = "tension-sink") -> list[Acl]:
     """The ACLs ``user`` needs to run ``component`` (one of :data:`COMPONENTS`) and nothing more."""
     if component == "producer":

@@ -130,13 +130,14 @@ def grant(component: str = typer.Argument(..., help="producer, worker, sink:sqli
           name: str = typer.Option(..., "--user", help="the principal User:<name>"),
           print_only: bool = typer.Option(False, "--print", help="print kafka-acls.sh commands instead")) -> None:
     """Grant a component's least-privilege ACLs (topic names, app id, sink groups from settings)."""
-    from tension.access import COMPONENTS, ProductTopics, as_commands, component_acls, grant as apply_acls
+    from streams.config import TopicConfig
+    from tension.access import COMPONENTS, as_commands, component_acls, grant as apply_acls
 
     if component not in COMPONENTS:
         raise typer.BadParameter(f"choose one of {', '.join(COMPONENTS)}", param_hint="COMPONENT")
     s = load_settings()
     t = s.topics
-    acls = component_acls(component, name, ProductTopics(t.raw, t.classified, t.index, t.alerts, t.deadletter),
+    acls = component_acls(component, name, TopicConfig(t.raw, t.classified, t.index, t.alerts, t.deadletter),
                           app_id=s.stream.app_id, group_prefix=s.sink.group_prefix)
     if print_only:
         typer.echo("\n".join(as_commands(acls, s.bootstrap)))

@@ -20,7 +20,7 @@ from confluent_kafka.admin import NewTopic
 from schemas.connection import KafkaConnection
 from streams.config import IndexConfig, StreamConfig, TopicConfig
 from streams.topics import topic_specs
-from tension.access import ProductTopics, component_acls, grant, upsert_user
+from tension.access import component_acls, grant, upsert_user
 from tension.admin import admin_client, apply_specs
 from tension.localkafka import LocalCluster
 from tension.settings import PROJECT_ROOT
@@ -60,8 +60,7 @@ class SecureSetup:
             for future in client.create_topics(with_config).values():
                 future.result(30)
         apply_specs(admin, specs.values())
-        names = ProductTopics(self.topics.raw, self.topics.classified, self.topics.index, self.topics.alerts,
-                              self.topics.deadletter)
+        names = self.topics
         for principal, component in ((self.producer, "producer"), (self.worker, "worker"),
                                      (self.sink, "sink:sqlite")):
             upsert_user(admin, principal.name, principal.password)
