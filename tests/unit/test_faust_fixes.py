@@ -6,6 +6,9 @@ import asyncio
 from typing import Any
 
 import aiokafka
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import faust
 
 from streams import faust_fixes
@@ -43,3 +46,89 @@ def test_partitions_without_a_committed_offset_are_rewound_to_their_beginning() 
     got = asyncio.run(faust_fixes.rewinding(original)(consumer))
     assert got == {"raw-0": None, "raw-1": 0, "raw-2": -1, "raw-3": 17}
     assert sorted(consumer.rewound) == ["raw-0", "raw-1", "raw-2"]
+
+
+def test_apply_replaces_faust_new_offset() -> None:
+    from faust.transport.consumer import Consumer
+
+    faust_fixes.apply()
+    assert Consumer._new_offset is faust_fixes._new_offset
+
+
+@pytest.mark.parametrize(("acked", "committed", "offset", "rest"), [
+    ([], None, None, []),
+    ([0, 1, 2], None, 3, []),
+    ([34, 35, 36, 40, 41], None, 37, [40, 41]),
+    ([98, 98, 99, 99, 100, 100, 102], 99, 101, [102]),  # duplicates no longer split the run
+    ([97, 98, 99, 100], 99, 101, []),  # below committed: committed already
+    ([105, 106], 100, None, [105, 106]),  # 100..104 still in flight: wait
+    ([101, 102], 100, 103, []),  # Faust's tolerance of one
+])
+def test_next_commit_examples(acked: list[int], committed: int | None, offset: int | None, rest: list[int]) -> None:
+    assert faust_fixes.next_commit(acked, committed) == (offset, rest)
+
+
+@given(st.lists(st.integers(0, 60), max_size=80), st.one_of(st.none(), st.integers(1, 40)))
+@settings(max_examples=300, deadline=None)
+def test_next_commit_never_passes_an_unacked_offset(acked: list[int], committed: int | None) -> None:
+    offset, rest = faust_fixes.next_commit(acked, committed)
+    distinct = {o for o in acked if not committed or o >= committed}
+    assert set(rest) <= distinct and rest == sorted(set(rest))
+    if offset is not None:
+        start = min(distinct)
+        assert all(o in distinct for o in range(start, offset))  # every offset committed over was acked
+        assert offset not in distinct  # and the run is taken whole, however many duplicates
+        assert set(rest) == {o for o in distinct if o > offset}
+    else:
+        assert not distinct or (committed and min(distinct) - committed > 1)
+
+
+class _Msg:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+class _FakeConsumer:
+    """Just what the getmany wrapper touches: Faust's read offsets and our seek counter."""
+
+    def __init__(self, read: dict[str, int | None]) -> None:
+        self._read_offset = read
+
+
+@pytest.mark.parametrize("seek_after", [0, 1, 3])
+def test_a_fetch_that_overlaps_a_seek_yields_nothing_after_it(seek_after: int) -> None:
+    consumer = _FakeConsumer({"raw-0": None})
+
+    async def original(self: Any, timeout: float) -> Any:
+        for n, offset in enumerate(range(128, 134)):
+            if n == seek_after:
+                await faust_fixes.counting_seeks(_noop)(self)
+            yield "raw-0", _Msg(offset)
+
+    async def drain() -> list[int]:
+        return [m.offset async for _tp, m in faust_fixes.fresh_records(original)(consumer, 1.0)]
+
+    assert asyncio.run(drain()) == list(range(128, 128 + seek_after))
+
+
+@given(st.integers(0, 500), st.lists(st.integers(0, 500), min_size=1, max_size=30))
+@settings(max_examples=100, deadline=None)
+def test_no_record_is_left_below_the_read_offset(read: int, offsets: list[int]) -> None:
+    """Faust drops a record below its read offset; after a backward seek that record is the next to process."""
+    consumer = _FakeConsumer({"raw-0": read})
+
+    async def original(self: Any, timeout: float) -> Any:
+        for offset in offsets:
+            yield "raw-0", _Msg(offset)
+
+    async def drain() -> None:
+        async for _tp, message in faust_fixes.fresh_records(original)(consumer, 1.0):
+            current = consumer._read_offset["raw-0"]
+            assert current is None or message.offset >= current  # Faust's drain loop keeps it
+            consumer._read_offset["raw-0"] = message.offset  # as Faust's loop does after delivering
+
+    asyncio.run(drain())
+
+
+async def _noop(self: Any) -> None:
+    return None
