@@ -17,6 +17,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError,
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.connection import KafkaConnection
+from schemas.registry import RegistryConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,7 +195,10 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     # Confluent-compatible Schema Registry (e.g. http://127.0.0.1:8081/apis/ccompat/v7); when set,
     # writers use Confluent framing (magic 0 + schema id), else Avro single-object encoding.
-    registry_url: SecretStr | None = Field(default=None, description="Confluent-compatible Schema Registry URL (secret: it may carry user:password); unset: Avro single-object encoding")
+    # Producer, both worker stages, sinks and dead letters all switch on this one setting.
+    registry_url: SecretStr | None = Field(default=None, description="Confluent-compatible Schema Registry URL (secret: it may carry user:password); set: every writer uses Confluent framing, schemas registered as <topic>-value; unset: Avro single-object encoding")
+    registry_username: str | None = Field(default=None, description="Schema Registry basic-auth user (with TENSION_REGISTRY_PASSWORD)")
+    registry_password: SecretStr = Field(default=SecretStr(""), description="Schema Registry basic-auth password (secret)")
     # Short alias documented in the README: TENSION_KAFKA_BOOTSTRAP wins when set.
     kafka_bootstrap: str | None = Field(
         default=None, validation_alias=AliasChoices("TENSION_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
@@ -215,9 +219,20 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or self.kafka.bootstrap
 
-    def registry(self) -> str | None:
-        """The registry URL for library code (plain text, never logged); None: single-object encoding."""
-        return self.registry_url.get_secret_value() or None if self.registry_url is not None else None
+    @model_validator(mode="after")
+    def _registry_auth(self) -> Settings:
+        if bool(self.registry_username) != bool(self.registry_password.get_secret_value()):
+            raise ValueError("registry basic auth needs both TENSION_REGISTRY_USERNAME and TENSION_REGISTRY_PASSWORD")
+        if self.registry_username and not self.registry():
+            raise ValueError("TENSION_REGISTRY_USERNAME is set but TENSION_REGISTRY_URL is not")
+        return self
+
+    def registry(self) -> RegistryConfig | None:
+        """The registry for library code (plain values, never logged); None: single-object encoding."""
+        url = self.registry_url.get_secret_value() if self.registry_url is not None else ""
+        if not url:
+            return None
+        return RegistryConfig(url, self.registry_username or None, self.registry_password.get_secret_value() or None)
 
     def connection(self) -> KafkaConnection:
         """The plain connection description every Kafka client below the edge is built from."""

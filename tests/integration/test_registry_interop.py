@@ -85,13 +85,13 @@ def test_confluent_deserializer_and_kcat_read_our_records(
     raw, dead = topic_factory("raw"), topic_factory("dl")
     stamps = _write_items(tmp_path, 12)
     report = publish_paths([str(tmp_path)], bootstrap=kafka.bootstrap, topic=raw, deadletter_topic=dead,
-                           registry_url=registry.url)
+                           registry=registry.url)
     assert (report.sent, report.dead_lettered) == (12, 0)
 
     client = SchemaRegistryClient({"url": registry.url})
     latest = client.get_latest_version(f"{raw}-value")
     theirs = AvroDeserializer(client)
-    ours = deserializer_for("NewsItem", registry_url=registry.url)
+    ours = deserializer_for("NewsItem", registry=registry.url)
     messages = _consume(kafka.bootstrap, raw, group_id, 12)
     decoded = {}
     for msg in messages:
@@ -126,7 +126,7 @@ def test_readers_accept_both_wire_formats(registry: LocalRegistry) -> None:
     item = NewsItem(id="both", source="t", title="Both formats", published_at=START,
                     ingested_at=START).to_avro()  # ms precision, so the round trip is exact
     single = serializer_for("NewsItem")(item)
-    framed = serializer_for("NewsItem", registry_url=registry.url, topic="interop.formats")(item)
+    framed = serializer_for("NewsItem", registry=registry.url, topic="interop.formats")(item)
     assert single[:2] == b"\xc3\x01" and framed[:1] == b"\x00"
-    reader = deserializer_for("NewsItem", registry_url=registry.url)
+    reader = deserializer_for("NewsItem", registry=registry.url)
     assert reader(single) == reader(framed) == item | {"source_ref": None}

@@ -34,4 +34,6 @@ def test_registry_url_is_a_secret() -> None:
     s = Settings(_env_file=None, registry_url=url)  # type: ignore[call-arg]
     assert {r.env: r.value for r in rows(s)}["TENSION_REGISTRY_URL"] == "**********"
     assert "hunter2" not in markdown(s) + repr(s) + str(s.model_dump())
-    assert s.registry() == url and Settings(_env_file=None).registry() is None  # type: ignore[call-arg]
+    cfg = s.registry()
+    assert cfg is not None and cfg.url == url and "hunter2" not in repr(cfg) + cfg.display
+    assert Settings(_env_file=None).registry() is None  # type: ignore[call-arg]
