@@ -1,7 +1,7 @@
 """Clients we did not write read what our producer wrote, through a real Schema Registry.
 
 Apicurio Registry (fetched from Maven Central, in-memory storage) runs on a
-free loopback port for this module; our producer publishes with Confluent
+free loopback port (the session fixture ``registry``); our producer publishes with Confluent
 framing against its ``/apis/ccompat/v7`` API. confluent-kafka's own
 ``AvroDeserializer`` must decode every item, our reader must accept both wire
 formats, and ``kcat -C`` must see the records with key = id, timestamp =
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,25 +22,12 @@ import pytest
 
 from connectors.sources import publish_paths
 from schemas.serde import deserializer_for
-from tension.registry import LocalRegistry, assemble, free_port
-from tension.settings import LocalRegistrySettings
+from tension.registry import LocalRegistry
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2025, 5, 12, 8, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    cfg = LocalRegistrySettings()
-    server = LocalRegistry(assemble(cfg.home, cfg.version), tmp_path_factory.mktemp("registry"),
-                           port=free_port())
-    server.start(timeout_s=120)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _write_items(folder: Path, n: int) -> dict[str, datetime]:
