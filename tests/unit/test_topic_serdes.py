@@ -38,7 +38,7 @@ from streams.config import IndexConfig, StreamConfig, TopicConfig
 from streams.sending import Sender
 from streams.tables import Tables
 from tension.config_doc import rows
-from tension.settings import Settings
+from tension.settings import PROJECT_ROOT, Settings
 from tests.unit.test_stage_isolation import FakeProducer, encode_item, event, fact, fake_app, item, run, topics
 
 ROLES = sorted(catalog.TOPIC_RECORDS)
@@ -199,3 +199,30 @@ def test_basic_auth_is_sent_and_never_shown(style: str, refusing_registry: tuple
 def test_half_configured_basic_auth_is_an_invalid_setting(fields: dict[str, str]) -> None:
     with pytest.raises(ValidationError, match="TENSION_REGISTRY"):
         Settings(_env_file=None, **fields)  # type: ignore[call-arg]  # third case: credentials but no URL
+
+
+@pytest.mark.parametrize("args", [["worker"], ["sink", "sqlite", "--path", "{tmp}/s.sqlite"]], ids=" ".join)
+def test_registry_unreachable_at_start_is_one_line_and_exit_2(args: list[str], tmp_path: Any) -> None:
+    """Kafka answers (a listening socket is enough for the preflight), the registry does not."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tension.cli.exits import EXIT_UNREACHABLE
+
+    with socket.socket() as kafka, socket.socket() as closed:
+        kafka.bind(("127.0.0.1", 0))
+        kafka.listen()
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connection refused
+        password = "hunter2-" + uuid.uuid4().hex[:8]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")} | {
+            "TENSION_KAFKA_BOOTSTRAP": "127.0.0.1:%d" % kafka.getsockname()[1],
+            "TENSION_REGISTRY_URL": f"http://alice:{password}@127.0.0.1:{closed.getsockname()[1]}/apis/ccompat/v7",
+            "TENSION_STREAM__DATA_DIR": str(tmp_path / "state"), "TENSION_STREAM__STORE": "memory://"}
+        proc = subprocess.run([sys.executable, "-m", "tension", *(a.format(tmp=tmp_path) for a in args)],
+                              capture_output=True, text=True, env=env, timeout=60, cwd=PROJECT_ROOT)
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert proc.returncode == EXIT_UNREACHABLE, proc.stderr
+    assert len(errors) == 1 and "schema registry" in errors[0] and "127.0.0.1" in errors[0], proc.stderr
+    assert password not in proc.stderr + proc.stdout
