@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from tension.registry import LocalRegistry, assemble, free_port
-from tension.settings import LocalRegistrySettings
+from tension.settings import PROJECT_ROOT, LocalRegistrySettings
 from tests.pgfixture import ThrowawayPostgres, pg_bin
 
 
@@ -40,7 +40,8 @@ def pg_dsn(postgres: ThrowawayPostgres) -> str:
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     cfg = LocalRegistrySettings()
-    server = LocalRegistry(assemble(cfg.home, cfg.version), tmp_path_factory.mktemp("registry"), port=free_port())
+    server = LocalRegistry(assemble(PROJECT_ROOT / cfg.home, cfg.version), tmp_path_factory.mktemp("registry"),
+                           port=free_port())
     server.start(timeout_s=120)
     try:
         yield server

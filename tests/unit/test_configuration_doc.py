@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tension.config_doc import markdown, rows
+from tension.config_doc import documented_defaults, markdown, rows
 from tension.settings import PROJECT_ROOT, Settings
 
 
 def defaults() -> Settings:
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return documented_defaults()
 
 
 def test_every_setting_has_a_description() -> None:
