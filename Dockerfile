@@ -2,6 +2,8 @@
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# relative data paths (stores, worker state) land on /data, the volume, not in /app
+ENV TENSION_HOME=/data
 WORKDIR /app
 COPY pyproject.toml setup.py README.md ./
 COPY schemas ./schemas

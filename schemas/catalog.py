@@ -30,6 +30,17 @@ NAMESPACE = "io.tensionstream.events"
 _VERSION_RE = re.compile(r"^v(\d+)\.avsc$")
 REFERENCES_KEY = "tension.references"
 
+#: The record every product topic carries, by topic role (the roles of ``TopicConfig`` /
+#: ``TENSION_TOPICS__*``). The one binding of topics to schemas: every writer and reader of a
+#: product topic gets its serde through :class:`schemas.serde.TopicSerdes`, which looks it up here.
+TOPIC_RECORDS: dict[str, str] = {
+    "raw": "NewsItem",
+    "classified": "ClassifiedItem",
+    "index": "TensionIndexUpdate",
+    "alerts": "Alert",
+    "deadletter": "DeadLetter",
+}
+
 
 def record_names() -> list[str]:
     """Names of every record type with at least one version."""

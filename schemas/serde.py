@@ -9,6 +9,11 @@ Two wire formats are understood:
 * **Confluent framing**: magic byte ``0`` + 4-byte big-endian schema id + body,
   with schemas from a Confluent-compatible registry (see ``schemas.registry``).
 
+Which format a process writes is decided once: :class:`TopicSerdes` binds each
+topic role to its record (``schemas.catalog.TOPIC_RECORDS``) and to the
+registry setting, and the producer, both worker stages, the sinks and every
+dead-letter writer take their serializers from it.
+
 Readers accept both and resolve the writer schema to the reader's (latest)
 version, so older records stay readable after a compatible evolution. They
 are strict about the framing: bytes left after the Avro body are a DecodeError
@@ -19,14 +24,16 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 from schemas import catalog
+from schemas import registry as registry_api
 from schemas.exceptions import DecodeError, EncodeError, UnknownSchemaError
+from schemas.registry import RegistryConfig
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
@@ -129,26 +136,68 @@ class AvroDeserializer:
         return record
 
 
-def serializer_for(name: str, *, registry_url: str | None = None, topic: str | None = None,
+def serializer_for(name: str, *, registry: RegistryConfig | str | None = None, topic: str | None = None,
                    version: int | None = None) -> AvroSerializer:
     """The writer for one topic: Confluent framing when a registry is configured, else single-object.
 
     With a registry the schema is registered under ``<topic>-value`` (Confluent's
     TopicNameStrategy) so standard clients find it from the id in each record.
     """
-    if not registry_url:
+    cfg = RegistryConfig.of(registry)
+    if cfg is None:
         return AvroSerializer(name, version)
     if not topic:
         raise ValueError("a topic is needed to register a schema (subject <topic>-value)")
-    from schemas import registry
-
-    return AvroSerializer(name, version, schema_id=registry.register(registry_url, name, topic, version))
+    return AvroSerializer(name, version, schema_id=registry_api.register(cfg, name, topic, version))
 
 
-def deserializer_for(name: str, *, registry_url: str | None = None) -> AvroDeserializer:
+def deserializer_for(name: str, *, registry: RegistryConfig | str | None = None) -> AvroDeserializer:
     """A reader accepting both wire formats; Confluent ids are resolved only when a registry is set."""
-    if not registry_url:
+    cfg = RegistryConfig.of(registry)
+    if cfg is None:
         return AvroDeserializer(name)
-    from schemas import registry
+    return AvroDeserializer(name, resolve_id=registry_api.resolver(cfg))
 
-    return AvroDeserializer(name, resolve_id=registry.resolver(registry_url))
+
+class TopicSerdes:
+    """The serializer and deserializer of each product topic, the wire format chosen once.
+
+    ``topics`` maps topic roles (keys of ``catalog.TOPIC_RECORDS``) to topic
+    names; a process passes the roles it uses. ``registry`` None: single-object
+    encoding, no server needed (the embedded default). Set: every serializer
+    registers its schema under ``<topic>-value`` on first use and writes
+    Confluent framing; deserializers read both formats either way, so a switch
+    does not strand records already written.
+    """
+
+    def __init__(self, topics: Mapping[str, str], registry: RegistryConfig | str | None = None) -> None:
+        unknown = set(topics) - set(catalog.TOPIC_RECORDS)
+        if unknown:
+            raise ValueError(f"unknown topic roles {sorted(unknown)}; expected {sorted(catalog.TOPIC_RECORDS)}")
+        self.topics = dict(topics)
+        self.registry = RegistryConfig.of(registry)
+        self._writers: dict[str, AvroSerializer] = {}
+        self._readers: dict[str, AvroDeserializer] = {}
+
+    @property
+    def framing(self) -> str:
+        """``confluent`` or ``single-object``: what the serializers write."""
+        return "single-object" if self.registry is None else "confluent"
+
+    def record(self, role: str) -> str:
+        """The Avro record name carried by the topic of ``role``."""
+        return catalog.TOPIC_RECORDS[role]
+
+    def serializer(self, role: str) -> AvroSerializer:
+        """The writer of the topic of ``role`` (registered under its subject when a registry is set)."""
+        if role not in self._writers:
+            if role not in self.topics:
+                raise KeyError(f"no topic configured for role {role!r}")
+            self._writers[role] = serializer_for(self.record(role), registry=self.registry, topic=self.topics[role])
+        return self._writers[role]
+
+    def deserializer(self, role: str) -> AvroDeserializer:
+        """The reader of the topic of ``role`` (either wire format; ids resolved through the registry)."""
+        if role not in self._readers:
+            self._readers[role] = deserializer_for(self.record(role), registry=self.registry)
+        return self._readers[role]

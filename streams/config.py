@@ -11,6 +11,8 @@ from pathlib import Path
 
 from schemas.connection import KafkaConnection
 from schemas.models import CATEGORIES
+from schemas.registry import RegistryConfig
+from schemas.serde import TopicSerdes
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,11 @@ class TopicConfig:
     # Records carry event time (published_at); with time-based retention the broker deletes
     # old news as soon as it is written (its timestamp is already past retention). Keep them.
     retention_ms: int = -1
+
+    def roles(self) -> dict[str, str]:
+        """Topic role → name, for every Avro topic (the keys of ``schemas.catalog.TOPIC_RECORDS``)."""
+        return {"raw": self.raw, "classified": self.classified, "index": self.index, "alerts": self.alerts,
+                "deadletter": self.deadletter}
 
 
 # Baseline tension share per category (and "overall"), calibrated with
@@ -83,6 +90,13 @@ class StreamConfig:
     classifier_engine: str = "rules"
     #: security of the worker's Kafka clients; None: PLAINTEXT to ``bootstrap``
     connection: KafkaConnection | None = None
+    #: schema registry; None: Avro single-object encoding (no server), else Confluent framing on every output
+    registry: RegistryConfig | None = None
+
+    @property
+    def serdes(self) -> TopicSerdes:
+        """Serializers/deserializers of the worker's Avro topics, bound to ``topics`` and ``registry``."""
+        return TopicSerdes(self.topics.roles(), self.registry)
 
     @property
     def kafka(self) -> KafkaConnection:

@@ -8,7 +8,9 @@ length; the key and the message are cut too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from schemas.serde import AvroSerializer
 
@@ -23,6 +25,7 @@ def original_budget(max_record_bytes: int) -> int:
     """How much of ``original`` a dead letter can carry and still fit a record of ``max_record_bytes``."""
     return max(0, min(MAX_ORIGINAL_BYTES, max_record_bytes - LETTER_OVERHEAD_BYTES))
 
+# single-object encoding; a worker with a registry passes its own (Confluent-framed) encoder
 _serialize = AvroSerializer("DeadLetter")
 
 
@@ -33,10 +36,12 @@ def cut_key(key: bytes | None) -> bytes | None:
 
 def dead_letter(original: bytes | None, key: bytes | None, error: Exception, *, stage: str, reason: str,
                 topic: str | None, partition: int | None, offset: int | None, attempt: int = 1,
-                max_original: int = MAX_ORIGINAL_BYTES) -> bytes:
+                max_original: int = MAX_ORIGINAL_BYTES,
+                encode: Callable[[dict[str, Any]], bytes] | None = None) -> bytes:
     """Encode a DeadLetter for `original` as it was read from topic/partition/offset.
 
     ``original`` is cut to ``max_original`` bytes (see :func:`original_budget`).
+    ``encode`` is the dead-letter topic's serializer (``TopicSerdes``); None: single-object encoding.
     """
     original = bytes(original or b"")
     cut = len(original) > max_original
@@ -45,7 +50,7 @@ def dead_letter(original: bytes | None, key: bytes | None, error: Exception, *, 
         message = f"[original cut to {max_original} of {len(original)} bytes] {message}"
     if key is not None and len(key) > MAX_KEY_BYTES:
         message = f"[key cut to {MAX_KEY_BYTES} of {len(key)} bytes] {message}"
-    return _serialize({
+    return (encode or _serialize)({
         "original": original[:max_original],
         "original_size": len(original) if cut else None,
         "original_key": cut_key(key),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, SecretStr
 
-from tension.settings import PROJECT_ROOT, Settings
+from tension.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,12 @@ class SettingRow:
 def _shown(value: object) -> str:
     if isinstance(value, SecretStr):
         return "**********" if value.get_secret_value() else ""
-    text = str(value)
-    return text.replace(str(PROJECT_ROOT), ".") if text.startswith(str(PROJECT_ROOT)) else text
+    return str(value)  # paths: absolute once settings are read (TENSION_HOME or the working directory)
+
+
+def documented_defaults() -> Settings:
+    """The defaults as written in the code (relative data paths, no environment): for the docs."""
+    return Settings.model_construct()
 
 
 def rows(settings: BaseModel, prefix: str = "TENSION_") -> Iterator[SettingRow]:

@@ -79,7 +79,8 @@ class Demo:
             created, _ = apply_specs(bootstrap, topic_specs(stream_config(s)).values())
             if created:
                 self.console.print(f"created topics: {', '.join(created)}")
-            env = {**os.environ, "TENSION_KAFKA_BOOTSTRAP": bootstrap}
+            # children run from the package directory (their imports): the same home keeps their data paths ours
+            env = {**os.environ, "TENSION_KAFKA_BOOTSTRAP": bootstrap, "TENSION_HOME": str(s.home_dir)}
             self._spawn("worker", ["worker"], env)
             self._spawn("sink", ["sink", "sqlite", "--path", str(s.sink.sqlite_path)], env)
             report = publish_paths([str(p) for p in paths], bootstrap=bootstrap, topic=s.topics.raw,

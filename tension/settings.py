@@ -6,6 +6,12 @@ All configuration comes from environment variables prefixed ``TENSION_`` (or a
 The CLI builds one :class:`Settings` and passes plain values down, so library
 classes never read the environment themselves. Secrets are ``SecretStr`` and
 never appear in logs or ``repr``.
+
+Data paths (stores, worker state, the embedded broker's and registry's folders)
+are relative by default and anchored once, when settings are read, to
+``TENSION_HOME`` or else the working directory — never to the package
+directory, which for an installed wheel is inside site-packages. So
+``tension config`` and every component see the same absolute paths.
 """
 
 from __future__ import annotations
@@ -17,8 +23,19 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError,
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.connection import KafkaConnection
+from schemas.registry import RegistryConfig
 
+#: The checkout (or site-packages, for an installed wheel): where the code is, never where data goes.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: group → fields holding data paths: relative values are anchored to TENSION_HOME or the working directory
+DATA_PATHS: dict[str, tuple[str, ...]] = {
+    "local_kafka": ("home", "lib_root"),
+    "stream": ("data_dir",),
+    "sink": ("sqlite_path", "files_dir"),
+    "local_registry": ("home",),
+    "producer": ("follow_state",),
+}
 
 
 class TopicNames(BaseModel):
@@ -37,8 +54,8 @@ class LocalKafkaSettings(BaseModel):
     version: str = Field(default="4.1.1", description="Apache Kafka version fetched from Maven Central")
     scala: str = Field(default="2.13", description="Scala suffix of the kafka artifact")
     log4j_version: str = Field(default="2.24.3", description="log4j2 version of the logging bridge the POM leaves out")
-    home: Path = Field(default=PROJECT_ROOT / ".kafka", description="run folders: data, logs, pid files")
-    lib_root: Path = Field(default=PROJECT_ROOT / ".kafka" / "lib", description="cached classpaths, one per version")
+    home: Path = Field(default=Path(".kafka"), description="run folders: data, logs, pid files")
+    lib_root: Path = Field(default=Path(".kafka/lib"), description="cached classpaths, one per version")
     host: str = Field(default="127.0.0.1", description="bind address (loopback only)")
     port: int = Field(default=9092, ge=1, le=65535, description="client port of node 1")
     controller_port: int = Field(default=9093, ge=1, le=65535, description="KRaft controller port of node 1")
@@ -102,7 +119,7 @@ class StreamSettings(BaseModel):
     grace_hours: float = Field(default=6.0, ge=0, description="how late an item may arrive and still count")
     expires_days: int = Field(default=60, ge=1, description="retention of window state and of item ids for dedup")
     store: str = Field(default="rocksdb://", description="rocksdb:// (rocksdict, durable) or memory://")
-    data_dir: Path = Field(default=PROJECT_ROOT / ".state" / "worker",
+    data_dir: Path = Field(default=Path(".state/worker"),
                            description="root of table state (RocksDB); each worker uses <data_dir>/<app_id>/port-<web_port>")
     standby_replicas: int = Field(default=0, ge=0, description="standby copies of each table partition")
     baselines: dict[str, float] | None = Field(
@@ -125,9 +142,9 @@ class StreamSettings(BaseModel):
 
 
 class SinkSettings(BaseModel):
-    sqlite_path: Path = Field(default=PROJECT_ROOT / "var" / "tension.sqlite", description="SQLite store file")
+    sqlite_path: Path = Field(default=Path("var/tension.sqlite"), description="SQLite store file")
     postgres_dsn: SecretStr = Field(default=SecretStr(""), description="PostgreSQL DSN (secret)")
-    files_dir: Path = Field(default=PROJECT_ROOT / "var" / "files", description="root of the JSONL files sink")
+    files_dir: Path = Field(default=Path("var/files"), description="root of the JSONL files sink")
     batch_size: int = Field(default=500, ge=1, description="rows per store transaction")
     batch_seconds: float = Field(default=1.0, gt=0, description="max wait to fill a batch")
     group_prefix: str = Field(default="tension-sink", description="consumer group prefix; the sink kind is appended")
@@ -142,7 +159,7 @@ class LocalRegistrySettings(BaseModel):
     """How `tension registry up` fetches and runs Apicurio Registry (in-memory storage)."""
 
     version: str = Field(default="3.0.9", description="Apicurio Registry version fetched from Maven Central")
-    home: Path = Field(default=PROJECT_ROOT / ".registry", description="bundle cache, run folder, log, pid")
+    home: Path = Field(default=Path(".registry"), description="bundle cache, run folder, log, pid")
     host: str = Field(default="127.0.0.1", description="bind address (loopback only)")
     port: int = Field(default=8081, ge=1, le=65535, description="HTTP port of the local registry")
     heap: str = Field(default="384m", description="JVM -Xmx")
@@ -153,7 +170,7 @@ class ProducerSettings(BaseModel):
     max_body_bytes: int = Field(default=100_000, ge=1, description="bodies above this are dead-lettered (oversize)")
     strict: bool = Field(default=False, description="reject unknown fields instead of ignoring them")
     rate_per_s: float | None = Field(default=None, gt=0, description="publish at most this many items per second")
-    follow_state: Path = Field(default=PROJECT_ROOT / "var" / "follow-state.json",
+    follow_state: Path = Field(default=Path("var/follow-state.json"),
                                description="produce --follow: what was published per source (kept across restarts)")
     follow_max_backoff_s: float = Field(default=900.0, gt=0, description="produce --follow: longest wait after repeated failures of one source")
 
@@ -194,12 +211,17 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     # Confluent-compatible Schema Registry (e.g. http://127.0.0.1:8081/apis/ccompat/v7); when set,
     # writers use Confluent framing (magic 0 + schema id), else Avro single-object encoding.
-    registry_url: SecretStr | None = Field(default=None, description="Confluent-compatible Schema Registry URL (secret: it may carry user:password); unset: Avro single-object encoding")
+    # Producer, both worker stages, sinks and dead letters all switch on this one setting.
+    registry_url: SecretStr | None = Field(default=None, description="Confluent-compatible Schema Registry URL (secret: it may carry user:password); set: every writer uses Confluent framing, schemas registered as <topic>-value; unset: Avro single-object encoding")
+    registry_username: str | None = Field(default=None, description="Schema Registry basic-auth user (with TENSION_REGISTRY_PASSWORD)")
+    registry_password: SecretStr = Field(default=SecretStr(""), description="Schema Registry basic-auth password (secret)")
     # Short alias documented in the README: TENSION_KAFKA_BOOTSTRAP wins when set.
     kafka_bootstrap: str | None = Field(
         default=None, validation_alias=AliasChoices("TENSION_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
         description="short alias of TENSION_KAFKA__BOOTSTRAP; wins when set",
     )
+    home: Path | None = Field(
+        default=None, description="base of every relative data path (stores, worker state, embedded Kafka and registry folders); unset: the working directory")
     log_level: str = Field(default="INFO", description="log level of every process")
     log_format: Literal["text", "json"] = Field(
         default="text", description="text, or json: one JSON object per line from every process")
@@ -215,9 +237,36 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or self.kafka.bootstrap
 
-    def registry(self) -> str | None:
-        """The registry URL for library code (plain text, never logged); None: single-object encoding."""
-        return self.registry_url.get_secret_value() or None if self.registry_url is not None else None
+    @model_validator(mode="after")
+    def _anchor_data_paths(self) -> Settings:
+        base = self.home_dir
+        for group, names in DATA_PATHS.items():
+            section = getattr(self, group)
+            update = {n: base / getattr(section, n) for n in names if not getattr(section, n).is_absolute()}
+            if update:
+                setattr(self, group, section.model_copy(update=update))
+        return self
+
+    @property
+    def home_dir(self) -> Path:
+        """The absolute folder relative data paths are anchored to: TENSION_HOME, else the working directory."""
+        home = (self.home or Path.cwd()).expanduser()
+        return home if home.is_absolute() else Path.cwd() / home
+
+    @model_validator(mode="after")
+    def _registry_auth(self) -> Settings:
+        if bool(self.registry_username) != bool(self.registry_password.get_secret_value()):
+            raise ValueError("registry basic auth needs both TENSION_REGISTRY_USERNAME and TENSION_REGISTRY_PASSWORD")
+        if self.registry_username and not self.registry():
+            raise ValueError("TENSION_REGISTRY_USERNAME is set but TENSION_REGISTRY_URL is not")
+        return self
+
+    def registry(self) -> RegistryConfig | None:
+        """The registry for library code (plain values, never logged); None: single-object encoding."""
+        url = self.registry_url.get_secret_value() if self.registry_url is not None else ""
+        if not url:
+            return None
+        return RegistryConfig(url, self.registry_username or None, self.registry_password.get_secret_value() or None)
 
     def connection(self) -> KafkaConnection:
         """The plain connection description every Kafka client below the edge is built from."""

@@ -76,7 +76,8 @@ def _docker_answers() -> bool:
 def start_local_cluster(tmp: Path, nodes: int = 1, secure: bool = False) -> LocalCluster:
     """Start the embedded broker on free ports in `tmp` (caller stops it)."""
     cfg = LocalKafkaSettings()
-    dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
+    # the checkout's classpath cache (`make` assembles it there), whatever the working directory
+    dist = assemble(PROJECT_ROOT / cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
     base = free_port_block(span=24)
     cluster = LocalCluster(dist, tmp, nodes=nodes, port=base, controller_port=base + 1, heap="512m",
                            secure=secure)

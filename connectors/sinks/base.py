@@ -37,12 +37,16 @@ from connectors.sinks.clients import REBALANCED as _REBALANCED
 from connectors.sinks.clients import REFUSALS as _REFUSALS
 from connectors.sinks.clients import DeadLetterProducer
 from schemas.connection import KafkaConnection
-from schemas.serde import AvroSerializer, deserializer_for
+from schemas.catalog import TOPIC_RECORDS
+from schemas.registry import RegistryConfig
+from schemas.serde import TopicSerdes
 
 log = logging.getLogger(__name__)
 
+#: record kind → the topic role it is read from (``schemas.catalog.TOPIC_RECORDS`` names its record)
+KIND_ROLES: Mapping[str, str] = {"item": "classified", "index": "index", "alert": "alerts"}
 #: record kind → Avro record name on the wire
-KIND_SCHEMAS: Mapping[str, str] = {"item": "ClassifiedItem", "index": "TensionIndexUpdate", "alert": "Alert"}
+KIND_SCHEMAS: Mapping[str, str] = {kind: TOPIC_RECORDS[role] for kind, role in KIND_ROLES.items()}
 
 
 @dataclass(frozen=True)
@@ -134,12 +138,14 @@ class SinkRunner:
     producer and the admin client (a speed comparison with kafka-python for this
     loop is not measured yet). ``connection`` carries the
     security settings; its bootstrap servers are replaced by ``bootstrap``.
+    ``registry`` set: dead letters are Confluent-framed and registered under
+    ``<deadletter_topic>-value``, like every other writer's (``TopicSerdes``).
     """
 
     def __init__(self, sink: Sink, *, bootstrap: str, topics: Mapping[str, str], group_id: str,
                  deadletter_topic: str, batch_size: int = 500, batch_seconds: float = 1.0,
                  retry_initial_s: float = 0.2, max_retry_s: float = 5.0, session_timeout_ms: int = 10_000,
-                 group_instance_id: str | None = None, registry_url: str | None = None,
+                 group_instance_id: str | None = None, registry: RegistryConfig | str | None = None,
                  on_batch: Callable[[int], None] | None = None, progress_every_s: float = 30.0,
                  connection: KafkaConnection | None = None) -> None:
         if batch_size < 1 or batch_seconds <= 0:
@@ -168,8 +174,10 @@ class SinkRunner:
         self.on_batch = on_batch
         self.progress_every_s = progress_every_s
         self._progress_at = (time.monotonic(), 0)  # (when, rows written then) of the last progress line
-        self._decoders = {k: deserializer_for(v, registry_url=registry_url) for k, v in KIND_SCHEMAS.items()}
-        self._dead = AvroSerializer("DeadLetter")
+        serdes = TopicSerdes({"deadletter": deadletter_topic,
+                              **{KIND_ROLES[kind]: topic for topic, kind in self.topics.items()}}, registry)
+        self._decoders = {kind: serdes.deserializer(role) for kind, role in KIND_ROLES.items()}
+        self._dead = serdes.serializer("deadletter")
         self._stop = threading.Event()
         self._batch = _Batch()
         self._producer: Any = None  # set by run(); dead letters go through it

@@ -38,7 +38,8 @@ from connectors.sources.rejects import Rejection
 from schemas.connection import KafkaConnection
 from schemas.exceptions import EncodeError
 from schemas.models import NewsItem
-from schemas.serde import serializer_for
+from schemas.registry import RegistryConfig
+from schemas.serde import TopicSerdes
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +254,7 @@ def time_ordered(parsed: Iterable[NewsItem | Rejection]) -> list[NewsItem | Reje
 
 def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_topic: str,
                   max_body_bytes: int = 100_000, strict: bool = False, rate_per_s: float | None = None,
-                  progress: bool = False, registry_url: str | None = None, backend: str = "auto",
+                  progress: bool = False, registry: RegistryConfig | str | None = None, backend: str = "auto",
                   stdin: BinaryIO | None = None, in_time_order: bool = False,
                   max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                   close_timeout_s: float = CLOSE_TIMEOUT_S,
@@ -279,8 +280,8 @@ def publish_paths(paths: list[str], *, bootstrap: str, topic: str, deadletter_to
     """
     started = time.monotonic()
     opts = ReadOptions(max_body_bytes=max_body_bytes, strict=strict)
-    encode_item = serializer_for("NewsItem", registry_url=registry_url, topic=topic)
-    encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
+    serdes = TopicSerdes({"raw": topic, "deadletter": deadletter_topic}, registry)
+    encode_item, encode_dead = serdes.serializer("raw"), serdes.serializer("deadletter")
     conn = (connection or KafkaConnection()).with_bootstrap(bootstrap)
     producer = open_producer(conn, backend=backend, max_message_bytes=max_message_bytes,
                              connect_timeout_s=connect_timeout_s)
@@ -328,15 +329,15 @@ class Publisher:
     caller may then mark those entries as published.
     """
 
-    def __init__(self, *, bootstrap: str, topic: str, deadletter_topic: str, registry_url: str | None = None,
-                 backend: str = "auto", max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-                 close_timeout_s: float = CLOSE_TIMEOUT_S, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 rate_per_s: float | None = None) -> None:
+    def __init__(self, *, bootstrap: str, topic: str, deadletter_topic: str,
+                 registry: RegistryConfig | str | None = None, backend: str = "auto",
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, close_timeout_s: float = CLOSE_TIMEOUT_S,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S, rate_per_s: float | None = None) -> None:
         self.bootstrap, self.topic, self.deadletter_topic = bootstrap, topic, deadletter_topic
         self._pacer = _Pacer(rate_per_s)
         self.close_timeout_s = close_timeout_s
-        self._encode_item = serializer_for("NewsItem", registry_url=registry_url, topic=topic)
-        self._encode_dead = serializer_for("DeadLetter", registry_url=registry_url, topic=deadletter_topic)
+        serdes = TopicSerdes({"raw": topic, "deadletter": deadletter_topic}, registry)
+        self._encode_item, self._encode_dead = serdes.serializer("raw"), serdes.serializer("deadletter")
         self._producer = open_producer(bootstrap, backend=backend, max_message_bytes=max_message_bytes,
                                        connect_timeout_s=connect_timeout_s)
         limit = topic_max_message_bytes(bootstrap, [topic, deadletter_topic])

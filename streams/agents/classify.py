@@ -21,7 +21,6 @@ from collections.abc import Sequence
 import faust
 
 from schemas.exceptions import DecodeError, UnknownSchemaError
-from schemas.serde import AvroDeserializer, AvroSerializer
 from streams.agents.checks import check_event_time, check_item
 from streams.agents.outbox import Outbox, reason_of
 from streams.config import StreamConfig
@@ -63,12 +62,14 @@ class ClassifyStage:
         self.topics = topics
         self.cfg = cfg
         self.sender = sender
-        self.decode = AvroDeserializer("NewsItem")
-        self.encode = AvroSerializer("ClassifiedItem")
+        serdes = cfg.serdes  # one setting decides the wire format of every output, dead letters included
+        self.decode = serdes.deserializer("raw")
+        self.encode = serdes.serializer("classified")
+        self.encode_letter = serdes.serializer("deadletter")
 
     async def process(self, events: Sequence[faust.EventT]) -> int:
         """Process one batch; returns how many records were dead-lettered."""
-        outbox = Outbox(self.sender, self.topics.deadletter, STAGE)
+        outbox = Outbox(self.sender, self.topics.deadletter, STAGE, self.encode_letter)
         for event in events:
             try:
                 await self._one(event, outbox)

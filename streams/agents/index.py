@@ -33,7 +33,6 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
-from schemas.serde import AvroSerializer
 from streams.agents.checks import check_event_time
 from streams.agents.outbox import Outbox
 from streams.config import StreamConfig
@@ -93,8 +92,10 @@ class IndexStage:
         self.cfg = cfg
         self.windows = Windows.from_config(cfg.index)
         self.sender = sender
-        self.encode_row = AvroSerializer("TensionIndexUpdate")
-        self.encode_alert = AvroSerializer("Alert")
+        serdes = cfg.serdes  # one setting decides the wire format of every output, dead letters included
+        self.encode_row = serdes.serializer("index")
+        self.encode_alert = serdes.serializer("alerts")
+        self.encode_letter = serdes.serializer("deadletter")
         self.state = TableState(self.table, cfg.index)
 
     def new_state(self) -> None:
@@ -103,7 +104,7 @@ class IndexStage:
 
     async def process(self, events: Sequence[faust.EventT]) -> int:
         """Process one batch; returns how many records were dead-lettered."""
-        outbox = Outbox(self.sender, self.topics.deadletter, STAGE)
+        outbox = Outbox(self.sender, self.topics.deadletter, STAGE, self.encode_letter)
         pairs = await self.decode(events, outbox)
         if pairs:
             state = self.state

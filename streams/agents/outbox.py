@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,8 @@ class Outbox:
     sender: Sender
     deadletter: faust.TopicT
     stage: str
+    #: the dead-letter topic's serializer (``StreamConfig.serdes``); None: single-object encoding
+    encode_letter: Callable[[dict[str, Any]], bytes] | None = None
     outputs: list[_Pending] = field(default_factory=list)
     letters: list[tuple[bytes | None, bytes, Awaitable[Any] | None]] = field(default_factory=list)
     rejected: set[int] = field(default_factory=set)  # id(event) of every record dead-lettered in this batch
@@ -89,7 +91,8 @@ class Outbox:
         key = cut_key(raw_key)
         original = event.value if isinstance(event.value, (bytes, bytearray, memoryview)) else repr(event.value).encode()
         value = dead_letter(original, raw_key, err, stage=self.stage, reason=reason,
-                            topic=m.topic, partition=m.partition, offset=m.offset, max_original=self.max_original)
+                            topic=m.topic, partition=m.partition, offset=m.offset, max_original=self.max_original,
+                            encode=self.encode_letter)
         self.rejected.add(id(event))  # only once its letter exists: a failure above must not hide the record
         self.letters.append((key, value, await self._try_send(key, value)))
 

@@ -20,6 +20,7 @@ import traceback
 import typer
 from pydantic import ValidationError
 
+from schemas.exceptions import RegistryError
 from tension.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_UNREACHABLE
 from tension.preflight import ServiceUnreachable
 from tension.settings import describe_validation_error
@@ -106,6 +107,8 @@ def main() -> None:
         app()
     except ServiceUnreachable as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
+    except RegistryError as exc:  # the schema registry did not answer or refused a schema (URL shown without credentials)
+        _fail(f"schema registry: {exc}", EXIT_UNREACHABLE)
     except ValidationError as exc:  # a TENSION_ value that does not validate: name the variable
         _fail(f"invalid setting: {describe_validation_error(exc)}", EXIT_INVALID)
     except KeyboardInterrupt:

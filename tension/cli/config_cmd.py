@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tension.config_doc import markdown, rows
-from tension.settings import Settings, load_settings
+from tension.config_doc import documented_defaults, markdown, rows
+from tension.settings import load_settings
 
 app = typer.Typer()
 
@@ -16,9 +16,9 @@ app = typer.Typer()
 def config(
     as_markdown: bool = typer.Option(False, "--markdown", help="Print the defaults as a Markdown table"),
 ) -> None:
-    """Show the effective configuration (secrets masked)."""
+    """Show the effective configuration (secrets masked, data paths absolute)."""
     if as_markdown:
-        typer.echo(markdown(Settings(_env_file=None)), nl=False)  # type: ignore[call-arg]
+        typer.echo(markdown(documented_defaults()), nl=False)
         return
     table = Table("variable", "value", "meaning")
     for row in rows(load_settings()):

@@ -96,7 +96,7 @@ def produce(
             strict=strict_mode,
             rate_per_s=rate or settings.producer.rate_per_s,
             progress=sys.stderr.isatty(),
-            registry_url=settings.registry(),
+            registry=settings.registry(),
             backend=backend,
             in_time_order=in_time_order,
             max_message_bytes=max_message_bytes,
@@ -173,7 +173,7 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
     require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)  # one line, exit 2
     try:
         publisher = Publisher(bootstrap=settings.bootstrap, topic=topic or settings.topics.raw,
-                              deadletter_topic=settings.topics.deadletter, registry_url=settings.registry(),
+                              deadletter_topic=settings.topics.deadletter, registry=settings.registry(),
                               backend=backend, max_message_bytes=max_message_bytes, close_timeout_s=close_timeout,
                               rate_per_s=rate,
                               connect_timeout_s=connect_timeout or settings.kafka.connect_timeout_s)

@@ -38,7 +38,7 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = Non
         group_id=group or f"{s.sink.group_prefix}-{group_suffix}", deadletter_topic=s.topics.deadletter,
         batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds, max_retry_s=s.sink.retry_max_s,
         session_timeout_ms=s.sink.session_timeout_ms, group_instance_id=s.sink.instance_id,
-        registry_url=s.registry(), progress_every_s=s.sink.progress_s, connection=s.connection(),
+        registry=s.registry(), progress_every_s=s.sink.progress_s, connection=s.connection(),
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())

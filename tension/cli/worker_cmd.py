@@ -45,7 +45,7 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
     t = s.topics
     st = s.stream
     values = dict(
-        bootstrap=s.bootstrap, connection=s.connection(), app_id=st.app_id,
+        bootstrap=s.bootstrap, connection=s.connection(), registry=s.registry(), app_id=st.app_id,
         topics=TopicConfig(raw=t.raw, classified=t.classified, index=t.index, alerts=t.alerts,
                            deadletter=t.deadletter, partitions=s.kafka.partitions,
                            replication=s.kafka.replication),

@@ -1,4 +1,9 @@
-"""Records, producers, sink processes and store readers shared by the sink integration tests."""
+"""Records, producers, sink processes and store readers shared by the sink integration tests.
+
+Kafka access goes through confluent-kafka (librdkafka), like the sinks themselves: every
+compression codec, and the same client the product uses, so a helper cannot disagree with
+the code under test about offsets or codecs.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from schemas.serde import AvroDeserializer, AvroSerializer
 from tension.settings import PROJECT_ROOT
+from tests.helpers import unique
 
 T0 = datetime(2025, 6, 1, tzinfo=timezone.utc)
 CATEGORIES = ("trade_talks", "tariffs", "export_controls", "critical_minerals", "visas")
@@ -72,14 +79,40 @@ def encode_alert(v: dict[str, Any]) -> tuple[bytes, bytes]:
     return v["category"].encode(), _enc_alert(v)
 
 
+class DeliveryFailed(AssertionError):
+    """A record the broker did not acknowledge: the test's input is incomplete."""
+
+
+def new_producer(bootstrap: str, **conf: Any) -> Producer:
+    return Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 20, "batch.size": 256 * 1024,
+                     "enable.idempotence": True, **conf})
+
+
+def send(producer: Producer, topic: str, key: bytes | None, value: bytes, errors: list[str]) -> None:
+    """Enqueue one record (waiting while the local queue is full); delivery errors land in ``errors``."""
+    def report(err: Any, _msg: Any) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, on_delivery=report)
+            producer.poll(0)
+            return
+        except BufferError:
+            producer.poll(0.1)
+
+
 def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024)
+    producer = new_producer(bootstrap)
+    errors: list[str] = []
     n = 0
     for key, value in records:
-        producer.send(topic, key=key, value=value)
+        send(producer, topic, key, value, errors)
         n += 1
-    producer.flush(60)
-    producer.close()
+    left = producer.flush(60)
+    if left or errors:
+        raise DeliveryFailed(f"{left} record(s) unacknowledged, errors: {sorted(set(errors))[:3]}")
     return n
 
 
@@ -147,31 +180,45 @@ def sink_env(bootstrap: str, topics: Topics, **extra: str) -> dict[str, str]:
 
 
 def committed(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        offsets = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
-    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+    """The group's committed offsets (partitions without a commit left out)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(30)
+    return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions if tp.offset >= 0}
+
+
+def _consumer(bootstrap: str) -> Consumer:
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g.reader"), "enable.auto.commit": False,
+                     "auto.offset.reset": "earliest"})
+
+
+def _partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    meta = consumer.list_topics(topic, timeout=10).topics[topic]
+    if meta.error is not None:
+        raise KafkaException(meta.error)
+    return [TopicPartition(topic, p) for p in sorted(meta.partitions)]
 
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 30) -> list[Any]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-                             consumer_timeout_ms=int(timeout_s * 1000))
-    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
-    consumer.assign(parts)
-    out = []
-    for msg in consumer:
-        out.append(msg)
-        if len(out) >= expected:
-            break
-    consumer.close()
-    return out
+    """Up to ``expected`` records of ``topic`` from its beginning (fewer if the deadline passes first)."""
+    import time
+
+    consumer = _consumer(bootstrap)
+    try:
+        consumer.assign([TopicPartition(tp.topic, tp.partition, 0) for tp in _partitions(consumer, topic)])
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while len(out) < expected and time.monotonic() < deadline:
+            out += [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
+        return out[:expected]
+    finally:
+        consumer.close()
 
 
 def dead_letters(bootstrap: str, topic: str, expected: int) -> list[dict[str, Any]]:
     decode = AvroDeserializer("DeadLetter")
-    return [decode(m.value) for m in read_topic(bootstrap, topic, expected)]
+    return [decode(m.value()) for m in read_topic(bootstrap, topic, expected)]
 
 
 # -- store readers: rows as comparable tuples --------------------------------------------------------
@@ -233,10 +280,16 @@ class RunnerThread:
 
 
 def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    """End offset of every non-empty partition of ``topics``."""
+    consumer = _consumer(bootstrap)
     try:
-        parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        return {(tp.topic, tp.partition): off for tp, off in consumer.end_offsets(parts).items() if off > 0}
+        ends = {}
+        for topic in topics:
+            for tp in _partitions(consumer, topic):
+                _low, high = consumer.get_watermark_offsets(tp, timeout=10)
+                if high > 0:
+                    ends[(tp.topic, tp.partition)] = high
+        return ends
     finally:
         consumer.close()
 

@@ -1,7 +1,7 @@
 """Clients we did not write read what our producer wrote, through a real Schema Registry.
 
 Apicurio Registry (fetched from Maven Central, in-memory storage) runs on a
-free loopback port for this module; our producer publishes with Confluent
+free loopback port (the session fixture ``registry``); our producer publishes with Confluent
 framing against its ``/apis/ccompat/v7`` API. confluent-kafka's own
 ``AvroDeserializer`` must decode every item, our reader must accept both wire
 formats, and ``kcat -C`` must see the records with key = id, timestamp =
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,25 +22,12 @@ import pytest
 
 from connectors.sources import publish_paths
 from schemas.serde import deserializer_for
-from tension.registry import LocalRegistry, assemble, free_port
-from tension.settings import LocalRegistrySettings
+from tension.registry import LocalRegistry
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2025, 5, 12, 8, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    cfg = LocalRegistrySettings()
-    server = LocalRegistry(assemble(cfg.home, cfg.version), tmp_path_factory.mktemp("registry"),
-                           port=free_port())
-    server.start(timeout_s=120)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _write_items(folder: Path, n: int) -> dict[str, datetime]:
@@ -85,13 +72,13 @@ def test_confluent_deserializer_and_kcat_read_our_records(
     raw, dead = topic_factory("raw"), topic_factory("dl")
     stamps = _write_items(tmp_path, 12)
     report = publish_paths([str(tmp_path)], bootstrap=kafka.bootstrap, topic=raw, deadletter_topic=dead,
-                           registry_url=registry.url)
+                           registry=registry.url)
     assert (report.sent, report.dead_lettered) == (12, 0)
 
     client = SchemaRegistryClient({"url": registry.url})
     latest = client.get_latest_version(f"{raw}-value")
     theirs = AvroDeserializer(client)
-    ours = deserializer_for("NewsItem", registry_url=registry.url)
+    ours = deserializer_for("NewsItem", registry=registry.url)
     messages = _consume(kafka.bootstrap, raw, group_id, 12)
     decoded = {}
     for msg in messages:
@@ -126,7 +113,7 @@ def test_readers_accept_both_wire_formats(registry: LocalRegistry) -> None:
     item = NewsItem(id="both", source="t", title="Both formats", published_at=START,
                     ingested_at=START).to_avro()  # ms precision, so the round trip is exact
     single = serializer_for("NewsItem")(item)
-    framed = serializer_for("NewsItem", registry_url=registry.url, topic="interop.formats")(item)
+    framed = serializer_for("NewsItem", registry=registry.url, topic="interop.formats")(item)
     assert single[:2] == b"\xc3\x01" and framed[:1] == b"\x00"
-    reader = deserializer_for("NewsItem", registry_url=registry.url)
+    reader = deserializer_for("NewsItem", registry=registry.url)
     assert reader(single) == reader(framed) == item | {"source_ref": None}

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from kafka import KafkaProducer
 
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
 from tests.integration.sink_support import (
-    SinkProcess, Topics, alert, encode_alert, encode_index, encode_item, expected_item_row, files_lines,
-    fully_committed, index_update, item, produce, sink_env, sqlite_count, sqlite_items,
+    DeliveryFailed, SinkProcess, Topics, alert, encode_alert, encode_index, encode_item, expected_item_row,
+    files_lines, fully_committed, index_update, item, new_producer, produce, send, sink_env, sqlite_count,
+    sqlite_items,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -61,17 +61,18 @@ class GatedFeeder(threading.Thread):
 
     def run(self) -> None:
         try:
-            producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+            producer = new_producer(self.bootstrap, **{"linger.ms": 5})
+            errors: list[str] = []
             while self.produced < len(self.records):
                 with self._cond:
                     self._cond.wait_for(lambda: self._limit > self.produced, timeout=1)
                     upto = min(self._limit, self.produced + PACE[0])
                 for key, value in self.records[self.produced:upto]:
-                    producer.send(self.topic, key=key, value=value)
-                producer.flush(60)
+                    send(producer, self.topic, key, value, errors)
+                if producer.flush(60) or errors:
+                    raise DeliveryFailed(f"records not acknowledged: {sorted(set(errors))[:3]}")
                 self.produced = max(self.produced, upto)
                 time.sleep(PACE[1])
-            producer.close()
         except BaseException as exc:  # noqa: BLE001 - reported to the test thread
             self.error = exc
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tension.config_doc import markdown, rows
+from tension.config_doc import documented_defaults, markdown, rows
 from tension.settings import PROJECT_ROOT, Settings
 
 
 def defaults() -> Settings:
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return documented_defaults()
 
 
 def test_every_setting_has_a_description() -> None:
@@ -34,4 +34,6 @@ def test_registry_url_is_a_secret() -> None:
     s = Settings(_env_file=None, registry_url=url)  # type: ignore[call-arg]
     assert {r.env: r.value for r in rows(s)}["TENSION_REGISTRY_URL"] == "**********"
     assert "hunter2" not in markdown(s) + repr(s) + str(s.model_dump())
-    assert s.registry() == url and Settings(_env_file=None).registry() is None  # type: ignore[call-arg]
+    cfg = s.registry()
+    assert cfg is not None and cfg.url == url and "hunter2" not in repr(cfg) + cfg.display
+    assert Settings(_env_file=None).registry() is None  # type: ignore[call-arg]

@@ -33,13 +33,13 @@ def test_confluent_framing_with_mock_registry() -> None:
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     url = "mock://unit-serde"
-    data = serializer_for("NewsItem", registry_url=url, topic="news.raw.v1")(ITEM)
+    data = serializer_for("NewsItem", registry=url, topic="news.raw.v1")(ITEM)
     assert data[:1] == b"\x00"
     from schemas import registry
 
     theirs = AvroDeserializer(registry.client(url))  # a mock registry lives in its client instance
     assert theirs(data, SerializationContext("news.raw.v1", MessageField.VALUE)) == ITEM
-    assert deserializer_for("NewsItem", registry_url=url)(data) == ITEM
+    assert deserializer_for("NewsItem", registry=url)(data) == ITEM
     with pytest.raises(DecodeError, match="no schema registry"):
         deserializer_for("NewsItem")(data)
 
