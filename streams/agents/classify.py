@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 
 import faust
 
 from schemas.exceptions import DecodeError, UnknownSchemaError
 from schemas.serde import AvroDeserializer, AvroSerializer
+from streams import metrics
 from streams.agents.checks import check_event_time, check_item
 from streams.agents.outbox import Outbox, reason_of
 from streams.config import StreamConfig
@@ -68,13 +70,17 @@ class ClassifyStage:
 
     async def process(self, events: Sequence[faust.EventT]) -> int:
         """Process one batch; returns how many records were dead-lettered."""
+        started = time.perf_counter()
+        metrics.count_in(STAGE, events)
         outbox = Outbox(self.sender, self.topics.deadletter, STAGE)
         for event in events:
             try:
                 await self._one(event, outbox)
             except Exception as exc:  # a bug in a step not guarded below is still this record's failure
                 await outbox.reject(event, exc, reason_for(exc, "classify"))
-        return await outbox.settle()
+        dead = await outbox.settle()
+        metrics.BATCH_SECONDS.labels(STAGE).observe(time.perf_counter() - started)
+        return dead
 
     async def _one(self, event: faust.EventT, outbox: Outbox) -> None:
         msg = event.message
