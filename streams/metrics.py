@@ -75,17 +75,22 @@ class WorkerCollector(Collector):
                     latest[c] = f.ts
 
     def offsets(self) -> list[tuple[str, int, int | None, int | None]]:
-        """(topic, partition, committed, end) of every partition assigned to this worker."""
+        """(topic, partition, committed, end) of every partition an agent of this worker consumes.
+
+        Changelog partitions (read by table recovery and standbys, never committed) and
+        Faust's assignor-leader topic are assigned too, but are no consumer lag.
+        """
         app = self.app
         if app is None:
             return []
         try:
             consumer = app.consumer
             assigned = sorted(consumer.assignment())
+            skip = set(app.tables.changelog_topics) | {f"{app.conf.id}-__assignor-__leader"}
         except Exception:  # not started or already stopped
             return []
         out = []
-        for tp in assigned:
+        for tp in (tp for tp in assigned if tp.topic not in skip):
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - Faust keeps no public accessor
             try:
                 end = consumer.highwater(tp)
