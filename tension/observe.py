@@ -71,7 +71,8 @@ class ObserveServer:
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self.host, self.port = host, int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="observe-http", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="observe-http",
+                                        daemon=True)  # polls for shutdown every 0.1 s
 
     def start(self) -> ObserveServer:
         self._thread.start()

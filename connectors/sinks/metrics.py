@@ -83,9 +83,13 @@ class SinkMetrics:
         except Exception:  # noqa: BLE001 - a closed or rebalancing consumer: report what is known
             return
         with self._lock:
-            for key in set(self._lag) - set(lags):
-                LAG.remove(self.sink, key[0], str(key[1]))
+            gone = (set(self._lag) - set(lags)) | {k for k, n in lags.items() if n is None}
             self._lag = lags
+        for topic, partition in gone:  # revoked or unknown now: no stale value stays exported
+            try:
+                LAG.remove(self.sink, topic, str(partition))
+            except KeyError:
+                pass
         for (topic, partition), n in lags.items():
             if n is not None:
                 LAG.labels(self.sink, topic, str(partition)).set(n)
