@@ -333,7 +333,7 @@ class SinkRunner:
                 if records:
                     self._write_or_split(records)
                     self.sink.flush()
-                    self.metrics.written(records, time.perf_counter() - started)
+                    self.metrics.written(self._stored(records), time.perf_counter() - started)
                 if attempt > 1:
                     consumer.resume(consumer.assignment())
                     log.info("%s: store accepted the batch of %d rows after %d attempts",
@@ -351,6 +351,13 @@ class SinkRunner:
                             self.sink.name, len(records), attempt, delay, self.sink.describe_error(exc))
                 self._idle(consumer, delay)
                 delay = min(delay * 2, self.max_retry_s)
+
+    def _stored(self, records: list[SinkRecord]) -> list[SinkRecord]:
+        """The records of a written batch that the store took (not dead-lettered by the split)."""
+        if not self._batch.dead:
+            return records
+        rejected = {coords for _, coords in self._batch.dead}
+        return [r for r in records if (r.topic, r.partition, r.offset) not in rejected]
 
     def _write_or_split(self, records: list[SinkRecord]) -> None:
         """Write; if the store blames the data, bisect until the offending records stand alone."""

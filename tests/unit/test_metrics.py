@@ -317,3 +317,80 @@ def test_dashboard_counts_requests_by_route_and_serves_metrics(tmp_path: Path) -
     assert status == 200 and health == 200
     assert "tension_dashboard_request_seconds_bucket" in text
     assert (count("/api/overview", "200") - before[0], count("unmatched", "404") - before[1]) == (3, 2)
+
+
+# -- the sink runner's counters ------------------------------------------------------------------------
+
+class _Idle:
+    """The consumer calls SinkRunner._write and _idle make while a store refuses a batch."""
+
+    def assignment(self) -> list[Any]:
+        return []
+
+    def pause(self, _tps: Any) -> None: ...
+
+    def resume(self, _tps: Any) -> None: ...
+
+    def consume(self, num_messages: int = 1, timeout: float = 0) -> list[Any]:
+        return []
+
+
+@pytest.mark.parametrize("failures,bad", [(0, ()), (1, ()), (3, (2,)), (0, (0, 4, 5))])
+def test_sink_runner_counts_rows_batches_retries_dead_letters_and_write_time(failures: int, bad: tuple[int, ...]) -> None:
+    from connectors.sinks.base import SinkRecord, SinkRunner, _Batch
+    from tests.unit.test_sinks import _Producer, _Picky
+
+    class Flaky(_Picky):
+        name = f"flaky{failures}{len(bad)}"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.left = failures
+
+        def write_batch(self, records: list[SinkRecord]) -> None:
+            if self.left:
+                self.left -= 1
+                raise ConnectionError("store away")
+            super().write_batch(records)
+
+    sink = Flaky()
+    runner = SinkRunner(sink, bootstrap="x", topics={"t": "item"}, group_id="g", deadletter_topic="dlq",
+                        retry_initial_s=0.001, max_retry_s=0.002)
+    runner._producer = _Producer()
+    runner._batch = _Batch(records=[SinkRecord("item", {"tension": -0.5 if i in bad else 0.5}, "t", 0, i)
+                                    for i in range(6)])
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"sink": sink.name, **labels}) or 0.0
+
+    runner._write(_Idle())  # type: ignore[arg-type]
+    assert value("tension_sink_retries_total") == failures
+    assert value("tension_sink_batches_total") == 1
+    assert value("tension_sink_write_seconds_count") == 1
+    assert value("tension_sink_rows_total", kind="item") == 6 - len(bad)  # what the store took
+    assert value("tension_sink_dead_letters_total", reason="constraint") == len(bad)
+    assert sorted(sink.stored) == [i for i in range(6) if i not in bad]
+
+
+def test_a_following_producer_serves_its_counters_on_its_metrics_port() -> None:
+    from tension.cli.produce_cmd import _follow_metrics
+    from tension.settings import Settings
+
+    follower = type("F", (), {"metrics": FollowMetrics()})()
+    follower.metrics.count("new_entries", 4)
+    follower.metrics.error("http_500")
+    off = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert _follow_metrics(follower, off) is None  # no port: nothing served, nothing registered
+    server = _follow_metrics(follower, Settings(_env_file=None, producer={"metrics_port": 0}))  # type: ignore[call-arg]
+    try:
+        status, body = get(server.port, "/metrics")
+        values = {(s.name, tuple(s.labels.items())): s.value
+                  for f in text_string_to_metric_families(body.decode()) for s in f.samples}
+        assert status == 200
+        assert values[("tension_follow_new_entries_total", ())] == 4
+        assert values[("tension_follow_errors_total", (("reason", "http_500"),))] == 1
+        assert get(server.port, "/healthz")[0] == 200
+    finally:
+        server.stop()
+        for collector in [c for c in list(REGISTRY._collector_to_names) if isinstance(c, SamplesCollector)]:
+            REGISTRY.unregister(collector)
