@@ -27,7 +27,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.config import StreamConfig
-from streams.windows import cut_of
+from streams.state import TableState
+from streams.windows import Windows, cut_of
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class WorkerCollector(Collector):
 
     def __init__(self) -> None:
         self.app: faust.App | None = None
-        self.state: Any = None  # the index stage's TableState (read only, at scrape)
+        self.table: Any = None  # the index_state table, read through a TableState of its own at scrape
         self.cfg: StreamConfig | None = None
         self.latest_ms: dict[str, int] = {}  # category → newest event time the index stage folded
 
@@ -134,13 +135,12 @@ class WorkerCollector(Collector):
         yield GaugeMetricFamily("tension_index_watermark_seconds", "")
 
     def _watermark(self) -> int | None:
-        if self.state is None or self.cfg is None:
+        """The index watermark, read like the API reads it: a fresh read-only state, never the stage's own."""
+        if self.table is None or self.cfg is None:
             return None
         try:
-            from streams.windows import Windows
-
-            return cut_of(self.state.meta(), Windows.from_config(self.cfg.index))
-        except Exception:  # the table is not recovered yet
+            return cut_of(TableState(self.table, self.cfg.index).meta(), Windows.from_config(self.cfg.index))
+        except Exception:  # this worker does not own the index partition, or it is not recovered yet
             return None
 
 
@@ -163,9 +163,9 @@ def readiness(app: faust.App, max_lag: int) -> tuple[bool, dict[str, Any]]:
     return ok, detail
 
 
-def register(app: faust.App, cfg: StreamConfig) -> None:
+def register(app: faust.App, cfg: StreamConfig, table: Any = None) -> None:
     """Serve /metrics, /healthz and /readyz on the worker's web port; bind the collector to ``app``."""
-    COLLECTOR.app, COLLECTOR.cfg = app, cfg
+    COLLECTOR.app, COLLECTOR.cfg, COLLECTOR.table = app, cfg, table
 
     async def metrics(view: View, request: Request) -> Response:
         return view.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0])

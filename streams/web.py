@@ -203,7 +203,7 @@ def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
     app.page("/api/index/{category}")(guarded(app, index_rows, route=route))
     app.page("/api/items")(guarded(app, items, route=route))
     app.page("/api/openapi.json")(guarded(app, openapi))
-    metrics.register(app, cfg)  # /metrics, /healthz, /readyz
+    metrics.register(app, cfg, table)  # /metrics, /healthz, /readyz
 
 
 def _time(q: Mapping[str, str], key: str, default: int) -> int:

@@ -98,11 +98,10 @@ class IndexStage:
         self.encode_row = AvroSerializer("TensionIndexUpdate")
         self.encode_alert = AvroSerializer("Alert")
         self.state = TableState(self.table, cfg.index)
-        metrics.COLLECTOR.state = self.state
 
     def new_state(self) -> None:
         """A fresh in-memory state over the table (called when the agent (re)starts)."""
-        self.state = metrics.COLLECTOR.state = TableState(self.table, self.cfg.index)
+        self.state = TableState(self.table, self.cfg.index)
 
     async def process(self, events: Sequence[faust.EventT]) -> int:
         """Process one batch; returns how many records were dead-lettered."""

@@ -121,7 +121,8 @@ def test_metrics_health_and_lag_follow_the_items(kafka: Any, tmp_path: Path) -> 
         assert moved(w1, w0, "tension_event_to_index_seconds_bucket", le="30.0") == 0
         assert moved(w1, w0, "tension_event_to_index_seconds_bucket", le="300.0") == n
         assert 120 * n <= moved(w1, w0, "tension_event_to_index_seconds_sum") <= 300 * n
-        assert {k[0] for k in w1 if k[0] == "tension_watermark_delay_seconds"}, "no watermark delay per category"
+        delays = {dict(k[1])["category"]: v for k, v in w1.items() if k[0] == "tension_watermark_delay_seconds"}
+        assert delays and all(120 <= d <= 600 for d in delays.values()), delays  # the items are 2 minutes old
         assert not any(moved(w1, w0, "tension_stage_dead_letters_total", **dict(k[1])) for k in w1
                        if k[0] == "tension_stage_dead_letters_total")
         # the sink: every item consumed and written; one write latency observation per batch
@@ -139,6 +140,11 @@ def test_metrics_health_and_lag_follow_the_items(kafka: Any, tmp_path: Path) -> 
             return rows if {r["group"] for r in rows} == set(groups) and all(r["lag"] == 0 for r in rows) else None
 
         rows = wait_for(drained, 60, "tension lag at 0 for the worker and the sink")
+        shown = subprocess.run([sys.executable, "-m", "tension", "lag"], env=env, cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+        assert shown[0].split() == ["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG"]
+        for group in groups:  # the table mode: each group's total line, at 0
+            assert any(line.split()[:2] == [group, "(total)"] and line.split()[-1] == "0" for line in shown), shown
         assert {(r["group"], r["topic"]) for r in rows} >= {(setup.app_id, t.raw), (sink_group, t.classified)}
         def worker_lag() -> dict[str, float]:
             return {str(sorted(labels)): v for (name, labels), v in scrape(worker.port).items()
