@@ -92,7 +92,7 @@ class WorkerCollector(Collector):
             return []
         out = []
         for tp in (tp for tp in assigned if tp.topic not in skip):
-            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - Faust keeps no public accessor
+            committed = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]  # Faust has no public accessor
             try:
                 end = consumer.highwater(tp)
             except Exception:

@@ -100,8 +100,8 @@ class SamplesCollector(Collector):
         families: dict[str, CounterMetricFamily] = {}
         rows = self.samples()
         for name, doc in self.names.items():
-            labels = sorted({k for n, lbl, _ in rows if n == name for k in lbl})
-            families[name] = CounterMetricFamily(name.removesuffix("_total"), doc, labels=labels)
+            keys = sorted({k for n, lbl, _ in rows if n == name for k in lbl})
+            families[name] = CounterMetricFamily(name.removesuffix("_total"), doc, labels=keys)
         for name, labels, value in rows:
             if name not in families:
                 families[name] = CounterMetricFamily(name.removesuffix("_total"), name, labels=sorted(labels))

@@ -394,3 +394,23 @@ def test_a_following_producer_serves_its_counters_on_its_metrics_port() -> None:
         server.stop()
         for collector in [c for c in list(REGISTRY._collector_to_names) if isinstance(c, SamplesCollector)]:
             REGISTRY.unregister(collector)
+
+
+@pytest.mark.parametrize("offsets,app_ready,max_lag,ok,why", [
+    ({}, True, 10, False, "no partitions assigned"),
+    ({("raw", 0): (5, 5)}, False, 10, False, "starting or rebalancing"),
+    ({("raw", 0): (5, 5), ("facts", 0): (None, 30)}, True, 10, False, "behind by more than 10"),
+    ({("raw", 0): (5, 15), ("facts", 0): (30, 30)}, True, 10, True, None),
+    ({("raw", 0): (0, 0), ("app-state-changelog", 0): (None, 999)}, True, 0, True, None),
+])
+def test_worker_readiness(monkeypatch: pytest.MonkeyPatch, offsets: Any, app_ready: bool, max_lag: int, ok: bool,
+                          why: str | None) -> None:
+    import streams.web
+
+    monkeypatch.setattr(worker_metrics, "COLLECTOR", worker_metrics.WorkerCollector())
+    worker_metrics.COLLECTOR.app = _FakeApp(offsets)  # type: ignore[assignment]
+    monkeypatch.setattr(streams.web, "ready", lambda _app: app_ready)
+    got, detail = worker_metrics.readiness(worker_metrics.COLLECTOR.app, max_lag)  # type: ignore[arg-type]
+    assert got == ok, detail
+    assert (detail.get("why") or "").startswith(why or "")
+    assert ("why" in detail) == (not ok)
