@@ -40,8 +40,10 @@ BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 RECORDS_IN = Counter("tension_stage_records_in", "records a stage took from a topic", ["stage", "topic"])
 RECORDS_OUT = Counter("tension_stage_records_out", "records a stage published (acked by Kafka)", ["stage", "topic"])
 DEAD_LETTERS = Counter("tension_stage_dead_letters", "records a stage dead-lettered", ["stage", "reason"])
-BATCH_SECONDS = Histogram("tension_stage_batch_seconds", "wall time of one batch of a stage (classify: the "
-                          "classify time of the batch)", ["stage"], buckets=BATCH_BUCKETS)
+BATCH_SECONDS = Histogram("tension_stage_batch_seconds", "wall time of one batch of a stage, from taking it to "
+                          "its outputs and dead letters acked", ["stage"], buckets=BATCH_BUCKETS)
+CLASSIFY_SECONDS = Counter("tension_classify_seconds", "time spent in the classifier (added once per batch); "
+                           "per item: divide by the classify stage's records in")
 EVENT_TO_INDEX = Histogram("tension_event_to_index_seconds", "published_at of an item → the index rows counting it "
                            "acked by Kafka", buckets=LATENCY_BUCKETS)
 

@@ -116,6 +116,8 @@ def test_metrics_health_and_lag_follow_the_items(kafka: Any, tmp_path: Path) -> 
         assert moved(w1, w0, "tension_stage_records_in_total", stage="index", topic=facts) == n
         assert moved(w1, w0, "tension_stage_records_out_total", stage="index", topic=t.index) > 0
         assert moved(w1, w0, "tension_stage_batch_seconds_count", stage="classify") >= 1
+        assert 0 < moved(w1, w0, "tension_classify_seconds_total") <= moved(w1, w0, "tension_stage_batch_seconds_sum",
+                                                                            stage="classify")
         # latency: every item counted once, each between 30 s and 300 s after its published_at
         assert moved(w1, w0, "tension_event_to_index_seconds_count") == n
         assert moved(w1, w0, "tension_event_to_index_seconds_bucket", le="30.0") == 0
