@@ -414,3 +414,32 @@ def test_worker_readiness(monkeypatch: pytest.MonkeyPatch, offsets: Any, app_rea
     assert got == ok, detail
     assert (detail.get("why") or "").startswith(why or "")
     assert ("why" in detail) == (not ok)
+
+
+@pytest.mark.parametrize("command", [["sink", "sqlite"], ["sink", "files"]])
+def test_a_taken_metrics_port_stops_a_sink_with_one_line_naming_the_setting(tmp_path: Path, command: list[str]) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as fake_kafka, socket.socket() as taken:
+        fake_kafka.bind(("127.0.0.1", 0))
+        fake_kafka.listen()  # the edge's reachability check is a TCP connect: this passes it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
+        env.update(TENSION_KAFKA_BOOTSTRAP=f"127.0.0.1:{fake_kafka.getsockname()[1]}",
+                   TENSION_SINK__METRICS_PORT=str(port),
+                   TENSION_SINK__SQLITE_PATH=str(tmp_path / "s.sqlite"), TENSION_SINK__FILES_DIR=str(tmp_path / "f"))
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "tension", *command], capture_output=True, text=True, env=env,
+                              cwd=PROJECT_ROOT, timeout=60)
+        took = time.monotonic() - t0
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "TENSION_SINK__METRICS_PORT" in last and f":{port} " in last
+    assert "Traceback" not in proc.stderr
+    assert took < 10
