@@ -88,6 +88,7 @@ class StreamConfig:
     classify_within_s: float = 0.05  # classify stage: max wait to fill a batch (latency when idle)
     producer_batch_bytes: int = 512 * 1024  # per-partition producer batch; 16 KiB made sends wait on round trips
     classifier_engine: str = "rules"
+    ready_max_lag: int = 1000  # /readyz: most records any assigned partition may be behind
     #: security of the worker's Kafka clients; None: PLAINTEXT to ``bootstrap``
     connection: KafkaConnection | None = None
     #: schema registry; None: Avro single-object encoding (no server), else Confluent framing on every output

@@ -31,6 +31,7 @@ import faust
 from faust.web import Request, Response, View
 from faust.web.exceptions import ServiceUnavailable
 
+from streams import metrics
 from streams.config import StreamConfig
 from streams.index import OVERALL
 from streams.processing import WindowAggregator, event_time_ms
@@ -202,6 +203,7 @@ def register(app: faust.App, tables: Tables, cfg: StreamConfig) -> None:
     app.page("/api/index/{category}")(guarded(app, index_rows, route=route))
     app.page("/api/items")(guarded(app, items, route=route))
     app.page("/api/openapi.json")(guarded(app, openapi))
+    metrics.register(app, cfg, table)  # /metrics, /healthz, /readyz
 
 
 def _time(q: Mapping[str, str], key: str, default: int) -> int:

@@ -139,6 +139,7 @@ class StreamSettings(BaseModel):
     producer_batch_bytes: int = Field(
         default=512 * 1024, ge=16384, le=1_000_000, description="worker producer batch per partition (bytes)")
     session_timeout_s: float = Field(default=60.0, gt=0, description="consumer group session timeout")
+    ready_max_lag: int = Field(default=1000, ge=0, description="/readyz answers 503 while an assigned partition is more records behind than this")
 
 
 class SinkSettings(BaseModel):
@@ -153,6 +154,9 @@ class SinkSettings(BaseModel):
     instance_id: str | None = Field(default=None, description="static group membership: a restart takes over at once")
     connect_timeout_s: int = Field(default=5, ge=1, le=60, description="seconds to wait for the store (PostgreSQL) before failing with exit 2")
     progress_s: float = Field(default=30.0, gt=0, description="seconds between a sink's progress log lines (rows, rate, lag)")
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="port of the sink's /metrics, /healthz and /readyz; unset: not served")
+    metrics_host: str = Field(default="127.0.0.1", description="bind address of the sink's metrics and health port")
+    ready_max_lag: int = Field(default=1000, ge=0, description="/readyz answers 503 while an assigned partition is more records behind than this")
 
 
 class LocalRegistrySettings(BaseModel):
@@ -173,6 +177,8 @@ class ProducerSettings(BaseModel):
     follow_state: Path = Field(default=Path("var/follow-state.json"),
                                description="produce --follow: what was published per source (kept across restarts)")
     follow_max_backoff_s: float = Field(default=900.0, gt=0, description="produce --follow: longest wait after repeated failures of one source")
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="produce --follow: port of /metrics, /healthz, /readyz; unset: not served")
+    metrics_host: str = Field(default="127.0.0.1", description="produce --follow: bind address of the metrics port")
 
 
 class DashboardSettings(BaseModel):

@@ -36,6 +36,7 @@ from connectors.exceptions import DeadLetterError, KafkaAccessError, SinkConfigE
 from connectors.sinks.clients import REBALANCED as _REBALANCED
 from connectors.sinks.clients import REFUSALS as _REFUSALS
 from connectors.sinks.clients import DeadLetterProducer
+from connectors.sinks.metrics import SinkMetrics
 from schemas.connection import KafkaConnection
 from schemas.catalog import TOPIC_RECORDS
 from schemas.registry import RegistryConfig
@@ -147,7 +148,7 @@ class SinkRunner:
                  retry_initial_s: float = 0.2, max_retry_s: float = 5.0, session_timeout_ms: int = 10_000,
                  group_instance_id: str | None = None, registry: RegistryConfig | str | None = None,
                  on_batch: Callable[[int], None] | None = None, progress_every_s: float = 30.0,
-                 connection: KafkaConnection | None = None) -> None:
+                 connection: KafkaConnection | None = None, metrics: SinkMetrics | None = None) -> None:
         if batch_size < 1 or batch_seconds <= 0:
             raise SinkConfigError("batch_size must be >= 1 and batch_seconds > 0")
         if not 0 < retry_initial_s <= max_retry_s:
@@ -186,6 +187,7 @@ class SinkRunner:
         self.written = 0
         self.dead_lettered = 0
         self.retries = 0
+        self.metrics = metrics or SinkMetrics(sink.name)  # Prometheus counters and /healthz, /readyz state
 
     def stop(self) -> None:
         """Finish the current batch (write and commit it), then return from :meth:`run`."""
@@ -222,6 +224,7 @@ class SinkRunner:
         log.info("%s sink consuming %s as group %s from %s", self.sink.name, sorted(self.topics), self.group_id,
                  self.connection.describe())
         clean = False
+        self.metrics.running = True
         try:
             while not self._stop.is_set():
                 self._collect(consumer)
@@ -230,9 +233,11 @@ class SinkRunner:
                     self._settle_dead_letters()
                     self._commit(consumer)
                 self._batch = _Batch()  # committed: nothing left for a revocation to drop
+                self.metrics.tick(consumer)
                 self._progress(consumer)
             clean = True
         finally:
+            self.metrics.running = False
             # librdkafka never sends LeaveGroup for a static member (group_instance_id): its partitions
             # wait for the session timeout, so the same instance can take them back at once.
             consumer.close()
@@ -291,6 +296,7 @@ class SinkRunner:
             polled = consumer.consume(num_messages=self.batch_size - len(self._batch.records),
                                       timeout=max(remaining, 0.001))
             self._raise_refusal()
+            self.metrics.consumed(polled)
             for msg in polled:
                 if msg.error() is not None:
                     self._consumer_error(msg)
@@ -330,10 +336,12 @@ class SinkRunner:
         while True:
             attempt += 1
             records = self._batch.records  # may shrink if a rebalance revoked partitions meanwhile
+            started = time.perf_counter()
             try:
                 if records:
                     self._write_or_split(records)
                     self.sink.flush()
+                    self.metrics.written(self._stored(records), time.perf_counter() - started)
                 if attempt > 1:
                     consumer.resume(consumer.assignment())
                     log.info("%s: store accepted the batch of %d rows after %d attempts",
@@ -346,10 +354,18 @@ class SinkRunner:
                 if self._stop.is_set():
                     raise SinkWriteError(self.sink.name, records, exc) from exc
                 self.retries += 1
+                self.metrics.retried()
                 log.warning("%s: write of %d rows failed (attempt %d), retrying in %.1fs: %s",
                             self.sink.name, len(records), attempt, delay, self.sink.describe_error(exc))
                 self._idle(consumer, delay)
                 delay = min(delay * 2, self.max_retry_s)
+
+    def _stored(self, records: list[SinkRecord]) -> list[SinkRecord]:
+        """The records of a written batch that the store took (not dead-lettered by the split)."""
+        if not self._batch.dead:
+            return records
+        rejected = {coords for _, coords in self._batch.dead}
+        return [r for r in records if (r.topic, r.partition, r.offset) not in rejected]
 
     def _write_or_split(self, records: list[SinkRecord]) -> None:
         """Write; if the store blames the data, bisect until the offending records stand alone."""
@@ -383,6 +399,7 @@ class SinkRunner:
                     first.setdefault((msg.topic(), msg.partition()), msg.offset())
             for (topic, partition), offset in first.items():
                 consumer.seek(TopicPartition(topic, partition, offset))
+            self.metrics.tick(consumer)  # waiting on the store is alive, not stuck
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
@@ -402,6 +419,7 @@ class SinkRunner:
         }))
         self._batch.dead.append((future, (topic, partition, offset)))
         self.dead_lettered += 1
+        self.metrics.dead_lettered(reason)
 
     def _settle_dead_letters(self) -> None:
         """Dead letters must be durable before the offsets of their records are committed."""

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 
 import faust
 
 from schemas.exceptions import DecodeError, UnknownSchemaError
+from streams import metrics
 from streams.agents.checks import check_event_time, check_item
 from streams.agents.outbox import Outbox, reason_of
 from streams.config import StreamConfig
@@ -66,16 +68,23 @@ class ClassifyStage:
         self.decode = serdes.deserializer("raw")
         self.encode = serdes.serializer("classified")
         self.encode_letter = serdes.serializer("deadletter")
+        self.classify_s = 0.0  # classifier time of the batch under way (streams.metrics.CLASSIFY_SECONDS)
 
     async def process(self, events: Sequence[faust.EventT]) -> int:
         """Process one batch; returns how many records were dead-lettered."""
+        started = time.perf_counter()
+        metrics.count_in(STAGE, events)
+        self.classify_s = 0.0
         outbox = Outbox(self.sender, self.topics.deadletter, STAGE, self.encode_letter)
         for event in events:
             try:
                 await self._one(event, outbox)
             except Exception as exc:  # a bug in a step not guarded below is still this record's failure
                 await outbox.reject(event, exc, reason_for(exc, "classify"))
-        return await outbox.settle()
+        dead = await outbox.settle()
+        metrics.BATCH_SECONDS.labels(STAGE).observe(time.perf_counter() - started)
+        metrics.CLASSIFY_SECONDS.inc(self.classify_s)
+        return dead
 
     async def _one(self, event: faust.EventT, outbox: Outbox) -> None:
         msg = event.message
@@ -84,7 +93,9 @@ class ClassifyStage:
             item = self.decode(event.value)
             check_item(item)
             step = "classify"
+            t0 = time.perf_counter()
             record = classify_news(item, engine=self.cfg.classifier_engine)
+            self.classify_s += time.perf_counter() - t0
             fact = fact_of(record, part=msg.partition)
             check_event_time(fact.ts)
             step = "encode"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 import weakref
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -33,6 +34,7 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
+from streams import metrics
 from streams.agents.checks import check_event_time
 from streams.agents.outbox import Outbox
 from streams.config import StreamConfig
@@ -104,6 +106,8 @@ class IndexStage:
 
     async def process(self, events: Sequence[faust.EventT]) -> int:
         """Process one batch; returns how many records were dead-lettered."""
+        started = time.perf_counter()
+        metrics.count_in(STAGE, events)
         outbox = Outbox(self.sender, self.topics.deadletter, STAGE, self.encode_letter)
         pairs = await self.decode(events, outbox)
         if pairs:
@@ -118,7 +122,23 @@ class IndexStage:
         dead = await outbox.settle()
         if pairs:
             state.flush()
+            self._observe([f for _, f in pairs], out)
+        metrics.BATCH_SECONDS.labels(STAGE).observe(time.perf_counter() - started)
         return dead
+
+    @staticmethod
+    def _observe(facts: list[Fact], out: Emission) -> None:
+        """Event time → index row latency of the facts this batch counted (not late, not duplicates).
+
+        Called once the batch's rows are acked and its state written. Batches folded one fact
+        at a time (after a failed fold) are not observed: that path is for broken input.
+        """
+        skip = {id(f) for f in (*out.late, *out.duplicates)}
+        counted = [f for f in facts if id(f) not in skip]
+        metrics.COLLECTOR.note_events(counted)
+        now_ms = time.time() * 1000
+        for f in counted:
+            metrics.EVENT_TO_INDEX.observe(max(0.0, (now_ms - f.ts) / 1000))
 
     async def decode(self, events: Sequence[faust.EventT], outbox: Outbox) -> Pairs:
         pairs = []

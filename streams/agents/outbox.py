@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
+from streams import metrics
 from streams.deadletters import cut_key, dead_letter, original_budget
 from streams.exceptions import DeliveryFailed, StreamError
 from streams.sending import Sender, delivered
@@ -94,6 +96,7 @@ class Outbox:
                             topic=m.topic, partition=m.partition, offset=m.offset, max_original=self.max_original,
                             encode=self.encode_letter)
         self.rejected.add(id(event))  # only once its letter exists: a failure above must not hide the record
+        metrics.DEAD_LETTERS.labels(self.stage, reason).inc()  # rare: counted per record
         self.letters.append((key, value, await self._try_send(key, value)))
 
     async def settle(self) -> int:
@@ -102,12 +105,16 @@ class Outbox:
         Returns the number of records dead-lettered in this batch.
         """
         outputs, self.outputs = self.outputs, []
+        acked: Counter[str] = Counter()
         for p in outputs:
             error = await delivered(p.future)
             if error is not None:
                 m = p.event.message
                 await self.reject(p.event, DeliveryFailed(f"output to {p.what} refused: {error!r}", topic=m.topic,
                                                           partition=m.partition, offset=m.offset))
+            else:
+                acked[p.what] += 1
+        metrics.count_out(self.stage, acked)  # once per topic and batch
         for key, value, fut in self.letters:
             await self._deliver_letter(key, value, fut)
         count, self.letters = len(self.rejected), []

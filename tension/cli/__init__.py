@@ -68,6 +68,7 @@ _AREAS: list[tuple[str, str | None]] = [
     ("tension.cli.classify_cmd", None),
     ("tension.cli.worker_cmd", None),
     ("tension.cli.sink_cmd", "sink"),
+    ("tension.cli.lag_cmd", None),
     ("tension.cli.index_cmd", None),
     ("tension.cli.demo_cmd", None),
     ("tension.cli.dashboard_cmd", None),

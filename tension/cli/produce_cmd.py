@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -191,7 +192,29 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
         raise typer.Exit(EXIT_INVALID) from exc
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: follower.stop())
+    server = None
     try:
+        server = _follow_metrics(follower, settings)
         follower.run()
     finally:
         publisher.close()
+        if server is not None:
+            server.stop()
+
+
+def _follow_metrics(follower: Any, settings: Settings) -> Any:
+    """Serve the follower's counters on TENSION_PRODUCER__METRICS_PORT (unset: not served)."""
+    from prometheus_client import REGISTRY
+
+    from tension.observe import FOLLOW_METRICS, SamplesCollector, serve_observe
+
+    p = settings.producer
+    if p.metrics_port is None:
+        return None
+    REGISTRY.register(SamplesCollector(follower.metrics.samples, FOLLOW_METRICS))
+    try:
+        return serve_observe(p.metrics_host, p.metrics_port)
+    except OSError as exc:
+        console.print(f"[red]error:[/red] cannot serve metrics on {p.metrics_host}:{p.metrics_port} "
+                      f"(TENSION_PRODUCER__METRICS_PORT): {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_INVALID) from exc

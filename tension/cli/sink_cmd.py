@@ -17,8 +17,10 @@ import typer
 
 from connectors.exceptions import KafkaAccessError
 from connectors.sinks.base import Sink, SinkRunner
+from connectors.sinks.metrics import SinkMetrics
 from tension.cli import configure_logging
 from tension.cli.exits import EXIT_INVALID
+from tension.observe import serve_observe
 from tension.preflight import ServiceUnreachable, require_kafka
 from tension.settings import Settings, load_settings
 
@@ -32,6 +34,7 @@ GROUP_HELP = "Consumer group (default: <TENSION_SINK__GROUP_PREFIX>-<store>)"
 def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = None) -> None:
     """Run `sink` until SIGTERM/SIGINT; offsets committed only after the store commits."""
     require_kafka(s.bootstrap, s.kafka.connect_timeout_s)
+    metrics = SinkMetrics(sink.name, ready_max_lag=s.sink.ready_max_lag)
     runner = SinkRunner(
         sink, bootstrap=s.bootstrap,
         topics={s.topics.classified: "item", s.topics.index: "index", s.topics.alerts: "alert"},
@@ -39,14 +42,24 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = Non
         batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds, max_retry_s=s.sink.retry_max_s,
         session_timeout_ms=s.sink.session_timeout_ms, group_instance_id=s.sink.instance_id,
         registry=s.registry(), progress_every_s=s.sink.progress_s, connection=s.connection(),
+        metrics=metrics,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
+    try:
+        server = serve_observe(s.sink.metrics_host, s.sink.metrics_port, alive=metrics.health, ready=metrics.readiness)
+    except OSError as exc:  # the port is taken: say which, before joining the group
+        log.error("cannot serve metrics on %s:%s (TENSION_SINK__METRICS_PORT): %s", s.sink.metrics_host,
+                  s.sink.metrics_port, exc.strerror or exc)
+        raise typer.Exit(EXIT_INVALID) from None
     try:
         runner.run()
     except KafkaAccessError as exc:  # an ACL, a password or a certificate: retrying cannot help
         log.error("%s", exc)
         raise typer.Exit(EXIT_INVALID) from None
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @app.command()

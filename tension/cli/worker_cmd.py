@@ -54,6 +54,7 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
         index=replace(index_config(s), source_partitions=s.kafka.partitions),
         batch_max=st.batch_max, batch_within_s=st.batch_within_s, session_timeout_s=st.session_timeout_s,
         classify_within_s=st.classify_within_s, producer_batch_bytes=st.producer_batch_bytes,
+        ready_max_lag=st.ready_max_lag,
     )
     values.update(overrides)
     values.setdefault("data_dir", state_dir(st.data_dir, str(values["app_id"]), int(values["web_port"])))  # type: ignore[call-overload]

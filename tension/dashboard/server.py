@@ -11,6 +11,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from tension.dashboard import api, page
+from tension.dashboard import metrics as dash_metrics
 from tension.dashboard.store import Store
 
 log = logging.getLogger(__name__)
@@ -18,11 +19,12 @@ log = logging.getLogger(__name__)
 
 def create_app(store: Store, config: api.ApiConfig | None = None) -> web.Application:
     """The whole dashboard over one store: page, static files, JSON API."""
-    app = web.Application(middlewares=[api.safety_headers, api.json_errors])
+    app = web.Application(middlewares=[dash_metrics.count_requests, api.safety_headers, api.json_errors])
     app[api.STORE] = store
     app[api.CONFIG] = config or api.ApiConfig()
     api.add_routes(app)
     page.add_routes(app)
+    dash_metrics.add_routes(app)
     return app
 
 

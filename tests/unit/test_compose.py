@@ -76,6 +76,15 @@ def test_long_running_services_have_healthchecks(compose: dict) -> None:
         assert compose["services"][name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
 
 
+@pytest.mark.parametrize("name", ["worker", "sink"])
+def test_worker_and_sink_healthchecks_ask_their_healthz(compose: dict, name: str) -> None:
+    svc = compose["services"][name]
+    env = svc["environment"]
+    port = env.get("TENSION_STREAM__WEB_PORT") if name == "worker" else env.get("TENSION_SINK__METRICS_PORT")
+    assert port, f"{name}: no port for /healthz in its environment"
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(svc["healthcheck"]["test"])
+
+
 def test_ports_bind_to_loopback_only(compose: dict) -> None:
     for name, svc in compose["services"].items():
         for port in svc.get("ports", []):

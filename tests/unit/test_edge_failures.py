@@ -36,6 +36,8 @@ def _timed(*args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], fl
 UNREACHABLE = [
     (["worker"], {}, "cannot reach Kafka at 127.0.0.1:{port} within 2 s (connection refused)"),
     (["topics", "apply"], {}, "cannot reach Kafka at 127.0.0.1:{port} within 2 s (connection refused)"),
+    (["lag"], {}, "cannot reach Kafka at 127.0.0.1:{port} within 2 s (connection refused)"),
+    (["lag", "--json"], {}, "cannot reach Kafka at 127.0.0.1:{port} within 2 s (connection refused)"),
     (["sink", "sqlite"], {}, "cannot reach Kafka at 127.0.0.1:{port} within 2 s (connection refused)"),
     (["sink", "postgres", "--migrate-only"], {"TENSION_SINK__POSTGRES_DSN": "postgresql://u:hunter2@127.0.0.1:{port}/db",
                                               "TENSION_SINK__CONNECT_TIMEOUT_S": "2"},

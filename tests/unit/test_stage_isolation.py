@@ -112,6 +112,19 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def counted(stage: str) -> dict[tuple[str, ...], float]:
+    """The stage's Prometheus counters (streams.metrics): (metric, label values...) → value."""
+    from prometheus_client import REGISTRY
+
+    return {(s.name, *s.labels.values()): s.value for f in REGISTRY.collect()
+            if f.name.startswith("tension_stage_") and f.type == "counter"
+            for s in f.samples if s.name.endswith("_total") and s.labels.get("stage") == stage}
+
+
+def moved(before: dict[tuple[str, ...], float], after: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+
+
 def letters(producer: FakeProducer) -> list[dict[str, Any]]:
     return [read_dead(v) for _k, v in producer.on("dead")]
 
@@ -139,6 +152,7 @@ def test_classify_batch_dead_letters_each_poison_and_processes_the_rest(plan: li
         value = encode_item(item(k)) if kind is None else POISON[kind][0](k)
         events.append(event(value, key, offset=100 + k))
     stage = ClassifyStage(topics(), StreamConfig(), Sender(fake_app(producer)))  # type: ignore[arg-type]
+    before = counted("classify")
     dead_count = run(stage.process(events))
 
     good = [f"it-{k}".encode() for k, kind in enumerate(plan) if kind is None]
@@ -148,6 +162,13 @@ def test_classify_batch_dead_letters_each_poison_and_processes_the_rest(plan: li
     want = {100 + k: POISON[kind][1] for k, kind in enumerate(plan) if kind is not None}
     assert {d["source_offset"]: d["reason"] for d in dead} == want
     assert len(dead) == len(want) == dead_count
+    # the metrics move by exactly the batch: records in, outputs acked per topic, dead letters per reason
+    expected = {("tension_stage_records_in_total", "classify", "raw"): len(plan)}
+    if good:
+        expected |= {("tension_stage_records_out_total", "classify", t): len(good) for t in ("classified", "facts")}
+    for reason in set(want.values()):
+        expected[("tension_stage_dead_letters_total", "classify", reason)] = list(want.values()).count(reason)
+    assert moved(before, counted("classify")) == expected
     for d in dead:
         assert d["stage"] == "classify" and d["source_topic"] == "raw" and d["source_partition"] == 0
         original, cut = events[d["source_offset"] - 100].value, original_budget(LIMIT)
