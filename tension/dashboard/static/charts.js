@@ -104,10 +104,13 @@ const Charts = (() => {
     u.setScale("x", zoom || full);
   }
 
+  // The scales on the element: what the zoom shows, and (with the plot area, .u-over) where a
+  // window is drawn — linear in both axes, so a test can aim at a point.
   function stamp(section, u) {
     const d = section.dataset;
     d.xMin = new Date(u.scales.x.min * 1e3).toISOString();
     d.xMax = new Date(u.scales.x.max * 1e3).toISOString();
+    d.yMin = String(u.scales.y.min); d.yMax = String(u.scales.y.max);
   }
 
   // A click (not a drag) picks the nearest window: the 24 h one, or the daily one when the
@@ -152,10 +155,10 @@ const Charts = (() => {
       const u = new uPlot(options(category, width), built.cols, section);
       const c = { u, section, showDaily, selected: null, ...built };
       charts.set(category, c);
-      u.hooks.setScale = [(uu, key) => { if (key === "x") stamp(section, uu); }];
+      u.hooks.setScale = [(uu) => stamp(section, uu)];
       applyZoom(u, built.x);
       stamp(section, u);
-      section.dataset.points = String(hop.filter((p) => p.index !== null).length);
+      Object.assign(section.dataset, { points: String(hop.length), open: String(open), days: String(nDay) });
       section.dataset.band = String(built.cols[S.lo].filter((v, i) => v !== null && built.cols[S.hi][i] !== null).length);
       wireClicks(u, category);
     }
