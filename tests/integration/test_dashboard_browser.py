@@ -158,7 +158,8 @@ def click_window(page: object, category: str, window_end: str, index: float) -> 
     x0, x1, y0, y1 = iso_ms(d["xMin"]), iso_ms(d["xMax"]), float(d["yMin"]), float(d["yMax"])
     x = box["x"] + (iso_ms(window_end) - x0) / (x1 - x0) * box["width"]
     y = box["y"] + (y1 - index) / (y1 - y0) * box["height"]
-    x = min(max(x, box["x"] + 1), box["x"] + box["width"] - 1)  # the newest window sits on the edge
+    x = min(max(x, box["x"] + 1), box["x"] + box["width"] - 1)  # the newest window sits on the edge,
+    y = min(max(y, box["y"] + 1), box["y"] + box["height"] - 1)  # an index of 0 on the bottom one
     page.mouse.move(x, y)  # type: ignore[attr-defined]
     page.mouse.click(x, y)  # type: ignore[attr-defined]
 
