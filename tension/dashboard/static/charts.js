@@ -62,7 +62,7 @@ const Charts = (() => {
         { label: "baseline", stroke: COLORS.base, width: 1, dash: [2, 3], points: { show: false }, value: () => "100" },
       ],
       bands: [{ series: [S.hi, S.lo], fill: BAND }],
-      axes: [{ label: "time (UTC)", labelSize: 18, size: 36 }, { size: 44 }],
+      axes: [{ label: "time (UTC)", labelSize: 18, size: 44, values: utcTicks }, { size: 44 }],
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 7 } },
       legend: { live: true },
       hooks: {
@@ -75,6 +75,15 @@ const Charts = (() => {
         draw: [(u) => drawSelected(u, category)],
       },
     };
+  }
+
+  // Tick labels in UTC and 24 h time: days as MM-DD, hours as HH:MM (with the day at midnight).
+  function utcTicks(u, splits, axisIdx, space, incr) {
+    return splits.map((t) => {
+      const iso = new Date(t * 1e3).toISOString();
+      if (incr >= 86400) return iso.slice(5, 10);
+      return iso.slice(11, 16) === "00:00" ? iso.slice(11, 16) + "\n" + iso.slice(5, 10) : iso.slice(11, 16);
+    });
   }
 
   const fmtNum = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(1));
