@@ -3,8 +3,9 @@
 Written through the real :class:`connectors.sinks.sqlite.SQLiteSink`, so the
 tables are exactly the sink's. Values are a seeded random walk around the
 baseline (100), turned into counts over a window size that swings between thin
-and dense (so the Wilson band of ``streams.index`` widens and narrows); hopping windows step one hour, the newest ones (and the current
-day) are left open (``final`` false) as they would be in a running pipeline.
+and dense (so the Wilson band of ``streams.index`` widens and narrows); hopping
+windows step one hour, the newest ones (and the current day) are left open
+(``final`` false) as they would be in a running pipeline.
 
     python -m tension.dashboard.synthetic var/synthetic.sqlite --days 30
 """

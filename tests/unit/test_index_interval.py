@@ -101,3 +101,26 @@ def test_rows_fit_the_v2_contract(k: int, n: int) -> None:
         model = TensionIndexUpdate(**row)
         assert {f: getattr(model, f) for f in ("share_low", "index_high", "evidence", "sparse")} == \
             {f: row[f] for f in ("share_low", "index_high", "evidence", "sparse")}
+
+
+@pytest.mark.parametrize("batch", [1000, 37, 1])
+def test_the_fold_raises_the_same_interval_alerts_for_any_batching(batch: int) -> None:
+    """Through index_batch (the live agent's function): a thin day alerts never, a dense day once, any batching."""
+    from streams.offline import reference
+    from streams.windows import Fact
+
+    day0 = 20_000 * DAY  # epoch-aligned
+    thin = [Fact(f"t{j}", day0 + 3 * HOUR + j, ["tariffs"], 0.5, "escalation" if j == 0 else "neutral")
+            for j in range(2)]
+    dense = [Fact(f"d{j}", day0 + 2 * DAY + 3 * HOUR + j * 1000, ["tariffs"], 0.5,
+                  "escalation" if j < 60 else "neutral") for j in range(200)]
+    flush = [Fact("flush", day0 + 5 * DAY, [], 0.0, "neutral")]  # moves the watermark past both days
+    out = reference(thin + dense + flush, CFG, batch=batch)
+    tariffs = [a for a in out.alerts if a["category"] == "tariffs"]
+    assert [a["rule"] for a in tariffs] == ["level"]
+    assert tariffs[0]["window_end"] == day0 + 2 * DAY + 4 * HOUR  # the first window holding the dense hour
+    finals = {(r["window_start"], r["category"]): r for r in out.finals if r["window_kind"] == "hopping"}
+    thin_row = finals[(day0, "tariffs")]
+    assert thin_row["index"] >= CFG.alert_level > thin_row["index_low"] and thin_row["sparse"]
+    reference_alerts = reference(thin + dense + flush, CFG).alerts
+    assert out.alerts == reference_alerts
