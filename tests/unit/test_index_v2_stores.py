@@ -74,3 +74,21 @@ def test_files_sink_carries_the_interval(tmp_path: Path, k: int, n: int, version
     sink.write_batch([SinkRecord("index", through_avro(row, version), "tension.index.v1", 0, 7)])
     (line,) = [json.loads(x) for p in tmp_path.glob("index_rows/dt=*/*.jsonl") for x in p.read_text().splitlines()]
     assert {c: line[c] for c in V2} == ({c: row[c] for c in V2} if version == 2 else INDEX_V2_DEFAULTS)
+
+
+def test_a_store_of_the_previous_schema_is_named_as_such(tmp_path: Path) -> None:
+    """The dashboard over a SQLite file the v2 sink never opened: a 503 that says what to do, not a 500."""
+    import sqlite3
+
+    from connectors.sinks import migrations
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        for m in migrations.discover("sqlite")[:2]:
+            db.executescript(m.sql)
+        db.execute("INSERT INTO index_rows VALUES ('tariffs','hopping',86400,'2025-06-01T00:00:00.000Z',"
+                   "'2025-06-02T00:00:00.000Z',1,1,1,0,1.0,760.0,0.5,1.0,1,'[]','2025-06-02T00:00:00.000Z',NULL)")
+    for path_q in ("/api/series", "/api/overview"):
+        status, body, _ = call(f"sqlite:///{path}", path_q)
+        assert status == 503 and body["error"]["code"] == "store_unavailable"
+        assert "older schema" in body["error"]["message"] and "run the sink" in body["error"]["message"]
