@@ -33,6 +33,7 @@ import pytest
 
 from connectors.sinks.base import SinkRecord
 from connectors.sinks.sqlite import SQLiteSink
+from tension.dashboard.page import vendor_missing
 from tension.dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
 from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
@@ -85,6 +86,8 @@ def dashboard(store: str, refresh_s: float = 5.0) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    missing = vendor_missing()
+    assert not missing, f"the dashboard's chart library is not installed ({missing}): run `make setup`"
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
