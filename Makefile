@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 # --durations: every CI log shows the slowest tests (the budgets: unit <= 30 s, integration <= 90 s).
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: help setup native demo demo-keep test test-unit test-integration bench quality weights-check fuzz kafka-up kafka-down clean
+.PHONY: help setup native dashboard-assets demo demo-keep test test-unit test-integration bench quality weights-check fuzz kafka-up kafka-down clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded default (local Kafka + SQLite)"
@@ -35,7 +35,19 @@ $(NATIVE_STAMP): $(STAMP) $(NATIVE_SRC)
 
 native: $(NATIVE_STAMP)
 
-setup: $(STAMP) $(NATIVE_STAMP)
+# The dashboard's chart library (uPlot), from npm, pinned by the committed lock file;
+# installed into tension/dashboard/node_modules (git-ignored) and served by the dashboard.
+DASH_DIR   := tension/dashboard
+DASH_STAMP := $(DASH_DIR)/node_modules/.installed-stamp
+
+$(DASH_STAMP): $(DASH_DIR)/package.json $(DASH_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the dashboard's chart library (Debian: apt-get install npm)"; exit 1; }
+	npm ci --prefix $(DASH_DIR) --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(DASH_STAMP)
+
+dashboard-assets: $(DASH_STAMP)
+
+setup: $(STAMP) $(NATIVE_STAMP) $(DASH_STAMP)
 	$(BIN)/tension kafka fetch
 
 demo: setup

@@ -158,6 +158,14 @@ class TensionIndexUpdate(AvroModel):
     final: bool = False
     top_items: list[str] = Field(default_factory=list)
     emitted_at: datetime = Field(default_factory=utcnow)
+    # v2: the uncertainty of the share and the index (docs/index.md, "Uncertainty")
+    evidence: int | None = None
+    sparse: bool = False
+    interval_level: float | None = None
+    share_low: float | None = None
+    share_high: float | None = None
+    index_low: float | None = None
+    index_high: float | None = None
 
 
 class Alert(AvroModel):

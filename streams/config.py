@@ -66,6 +66,8 @@ class IndexConfig:
     alert_min_trailing: int = 7
     alert_min_items: int = 3  # category items a window needs before it may alert
     alert_cooldown_hours: float = 24.0  # event time between two alerts of one category and rule
+    interval_level: float = 0.95  # confidence level of the Wilson score intervals of share and index
+    min_evidence: int = 10  # items (N(W)) below which a window's row is marked sparse
     source_partitions: int = 1  # partitions of news.raw.v1: the watermark waits for each of them
 
 

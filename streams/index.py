@@ -13,8 +13,10 @@ across restarts) and the offline reference produce bit-identical rows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from statistics import NormalDist
 from typing import Any
 
 from streams.config import IndexConfig
@@ -158,6 +160,35 @@ def ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+@lru_cache(maxsize=8)
+def z_of(level: float) -> float:
+    """The two-sided standard normal quantile of a confidence level (0.95 → 1.959963…)."""
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def wilson(k: int, n: int, level: float) -> tuple[float, float] | None:
+    """The Wilson score interval of a binomial proportion ``k / n`` at ``level``; None when n = 0.
+
+    Why Wilson: it is a closed form of two integers (so the live fold, the offline
+    reference and a replay compute it bit for bit from the same counts), it never
+    leaves [0, 1], and unlike the normal approximation it is honest at k = 0, k = n
+    and small n — exactly the sparse windows it is here for (1 of 2 → [0.09, 0.91]).
+    The bounds are clamped to [0, 1] and pinned to 0 (k = 0) and 1 (k = n), where
+    the formula is exact but rounding could leave a trace.
+    """
+    if n <= 0:
+        return None
+    z = z_of(level)
+    z2 = z * z
+    p = k / n
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1.0 - p) / n + z2 / (4 * n * n))
+    low = 0.0 if k <= 0 else max(0.0, centre - half)
+    high = 1.0 if k >= n else min(1.0, centre + half)
+    return low, high
+
+
 def index_value(share: float | None, baseline: float | None) -> float | None:
     """TI = 100 · S / baseline; null without data or without a positive baseline."""
     if share is None or not baseline or baseline <= 0:
@@ -184,14 +215,21 @@ def rows_of(agg: Aggregate, cfg: IndexConfig, *, kind: str, size_ms: int, start:
     for category in (*cfg.categories, OVERALL):
         acc = agg.accs.get(category) or _Acc()
         share = ratio(acc.esc, n_total)
+        baseline = cfg.baselines.get(category)
+        bounds = wilson(acc.esc, n_total, cfg.interval_level)
+        low, high = bounds if bounds is not None else (None, None)
         rows.append({
             "category": category, "window_kind": kind, "window_size_s": size_ms // 1000,
             "window_start": start, "window_end": start + size_ms,
             "n_total": n_total, "n_category": acc.n, "n_escalating": acc.esc, "n_deescalating": acc.deesc,
-            "share": share, "index": index_value(share, cfg.baselines.get(category)),
+            "share": share, "index": index_value(share, baseline),
             "signed_mean": ratio(math.fsum(acc.partials), acc.n),
             "balance": ratio(acc.esc - acc.deesc, acc.esc + acc.deesc),
             "final": final, "top_items": [m[0] for m in sorted(acc.top, key=_rank)[:cfg.top_k]],
+            "evidence": n_total, "sparse": n_total < cfg.min_evidence,
+            "interval_level": cfg.interval_level if bounds is not None else None,
+            "share_low": low, "share_high": high,
+            "index_low": index_value(low, baseline), "index_high": index_value(high, baseline),
         })
     return rows
 
@@ -200,34 +238,41 @@ def check_alerts(row: dict[str, Any], history: list[float], prev: float | None,
                  cfg: IndexConfig) -> list[dict[str, Any]]:
     """Alert candidates for one final 24 h row (before the cool-down of :func:`alerts_for`).
 
-    * nothing when the row has fewer than ``alert_min_items`` items of its category: in a
-      sparse stream one escalating item in an otherwise empty window is a share near 1
-      (an index of several hundred) — noise, not news;
-    * ``level``: the index crosses ``alert_level`` upwards (``prev``, the previous final
-      value, below it or unknown; this one at or above);
-    * ``jump``: the index is more than ``alert_k`` standard deviations *above* the mean of
-      ``history`` (population std over at least ``alert_min_trailing`` values, std > 0).
+    Both rules read the row's *interval*, not its point: ``low`` is ``index_low``, the
+    lower bound of the index at ``interval_level``. One escalating item among two is a
+    point of several hundred but a lower bound near 30: the data do not show a level
+    above 200, so nothing fires; 60 of 200 have a bound close to the point.
+
+    * nothing when the row has fewer than ``alert_min_items`` items of its category or
+      no interval (no items or no baseline);
+    * ``level``: ``low`` crosses ``alert_level`` upwards (``prev``, the previous final
+      row's lower bound, below it or unknown; this one at or above);
+    * ``jump``: ``low`` is more than ``alert_k`` standard deviations *above* the mean of
+      ``history`` (point values; population std over at least ``alert_min_trailing``
+      values, std > 0): even the cautious reading of this window is unusual.
     """
-    value = row["index"]
-    if value is None or row["n_category"] < cfg.alert_min_items:
+    low, high, value = row.get("index_low"), row.get("index_high"), row["index"]
+    if low is None or value is None or row["n_category"] < cfg.alert_min_items:
         return []
+    spread = f"{row['interval_level']:.0%} interval {low:.1f}–{high:.1f}, point {value:.1f}"
     alerts = []
-    if value >= cfg.alert_level and (prev is None or prev < cfg.alert_level):
-        alerts.append(_alert(row, "level", value, cfg.alert_level,
-                             f"{row['category']} 24h index {value:.1f} crossed {cfg.alert_level:.0f}"))
+    if low >= cfg.alert_level and (prev is None or prev < cfg.alert_level):
+        alerts.append(_alert(row, "level", low, cfg.alert_level,
+                             f"{row['category']} 24h index crossed {cfg.alert_level:.0f} "
+                             f"({spread}, n={row['evidence']})"))
     if len(history) >= cfg.alert_min_trailing:
         mean = math.fsum(history) / len(history)
         std = math.sqrt(math.fsum((v - mean) ** 2 for v in history) / len(history))
-        if std > 0 and value - mean > cfg.alert_k * std:
-            alerts.append(_alert(row, "jump", value, mean + cfg.alert_k * std,
-                                 f"{row['category']} 24h index {value:.1f} is {(value - mean) / std:.1f} "
-                                 f"std above its trailing mean {mean:.1f}"))
+        if std > 0 and low - mean > cfg.alert_k * std:
+            alerts.append(_alert(row, "jump", low, mean + cfg.alert_k * std,
+                                 f"{row['category']} 24h index lower bound is {(low - mean) / std:.1f} "
+                                 f"std above its trailing mean {mean:.1f} ({spread}, n={row['evidence']})"))
     return alerts
 
 
 def new_alerting() -> dict[str, Any]:
     """The alert rules' memory (JSON, kept in the window state's ``meta``)."""
-    return {"trail": {}, "last": {}, "alerted": {}}
+    return {"trail": {}, "last_low": {}, "alerted": {}}
 
 
 def alerts_for(row: dict[str, Any], mem: dict[str, Any], cfg: IndexConfig, size_ms: int) -> list[dict[str, Any]]:
@@ -240,25 +285,29 @@ def alerts_for(row: dict[str, Any], mem: dict[str, Any], cfg: IndexConfig, size_
     ``alert_trailing`` of those that end before the row's window starts.
     ``mem["alerted"]["c:rule"]``: the event-time end of the last alert of that rule, so
     one sustained rise raises one alert per ``alert_cooldown_hours``.
-    ``mem["last"][c]``: the previous final value (for the level crossing).
+    ``mem["last_low"][c]``: the previous final row's ``index_low`` (for the level crossing);
+    a memory written before the interval existed holds point values under ``last``,
+    which is dropped rather than compared with a bound.
     Everything is event time, so a replay and the offline reference raise the same alerts.
     """
     c = row["category"]
+    mem.pop("last", None)
+    last_low = mem.setdefault("last_low", {})
     trail = [p for p in mem["trail"].get(c, []) if isinstance(p, list) and len(p) == 2]
     history = [v for s, v in trail if s + size_ms <= row["window_start"]][-cfg.alert_trailing:]
     out = []
     cooldown_ms = int(cfg.alert_cooldown_hours * 3_600_000)
-    for alert in check_alerts(row, history, mem["last"].get(c), cfg):
+    for alert in check_alerts(row, history, last_low.get(c), cfg):
         key = f"{c}:{alert['rule']}"
         previous = mem["alerted"].get(key)
         if previous is not None and row["window_end"] - previous < cooldown_ms:
             continue
         mem["alerted"][key] = row["window_end"]
         out.append(alert)
-    if row["index"] is not None:
-        mem["last"][c] = row["index"]
-        if row["window_start"] % size_ms == 0:
-            mem["trail"][c] = [*trail, [row["window_start"], row["index"]]][-(cfg.alert_trailing + 1):]
+    if row.get("index_low") is not None:
+        last_low[c] = row["index_low"]
+    if row["index"] is not None and row["window_start"] % size_ms == 0:
+        mem["trail"][c] = [*trail, [row["window_start"], row["index"]]][-(cfg.alert_trailing + 1):]
     return out
 
 

@@ -275,7 +275,11 @@ def openapi_doc(categories: list[str], windows: list[str]) -> dict[str, Any]:
                              ("n_category", "integer"), ("n_escalating", "integer"), ("n_deescalating", "integer"),
                              ("share", ["number", "null"]), ("index", ["number", "null"]),
                              ("signed_mean", ["number", "null"]), ("balance", ["number", "null"]),
-                             ("final", "boolean"))} | {"top_items": {"type": "array", "items": {"type": "string"}}}},
+                             ("final", "boolean"), ("evidence", "integer"), ("sparse", "boolean"),
+                             ("interval_level", ["number", "null"]), ("share_low", ["number", "null"]),
+                             ("share_high", ["number", "null"]), ("index_low", ["number", "null"]),
+                             ("index_high", ["number", "null"]))}
+                         | {"top_items": {"type": "array", "items": {"type": "string"}}}},
             "IndexRows": {"type": "object", "properties": {
                 "category": {"type": "string"}, "window": {"type": "string"}, "from_ms": {"type": "integer"},
                 "to_ms": {"type": "integer"}, "rows": {"type": "array", "items": {"$ref": "#/components/schemas/IndexRow"}}}},

@@ -133,6 +133,10 @@ class StreamSettings(BaseModel):
     alert_min_items: int = Field(default=3, ge=1, description="category items a 24h window needs before it may alert")
     alert_cooldown_hours: float = Field(
         default=24.0, ge=0, description="event time between two alerts of the same category and rule")
+    interval_level: float = Field(
+        default=0.95, gt=0.5, lt=1, description="confidence level of the share's and index's Wilson intervals")
+    min_evidence: int = Field(
+        default=10, ge=1, description="items in a window (N(W)) below which its row is marked sparse")
     batch_max: int = Field(default=500, ge=1, description="records per classify batch and facts per index batch")
     batch_within_s: float = Field(default=0.2, gt=0, description="max wait to fill an index batch")
     classify_within_s: float = Field(default=0.05, gt=0, description="max wait to fill a classify batch")

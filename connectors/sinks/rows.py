@@ -21,7 +21,11 @@ ITEM_COLUMNS = ("item_id", "title", "body", "source", "url", "published_at", "ca
                 "kafka_offset")
 INDEX_COLUMNS = ("category", "window_kind", "window_size_s", "window_start", "window_end", "n_total", "n_category",
                  "n_escalating", "n_deescalating", "share", "index", "signed_mean", "balance", "final", "top_items",
-                 "emitted_at")
+                 "emitted_at", "evidence", "sparse", "interval_level", "share_low", "share_high", "index_low",
+                 "index_high")
+#: the columns TensionIndexUpdate v2 added, with the schema's defaults (what a v1 record resolves to)
+INDEX_V2_DEFAULTS: dict[str, Any] = {"evidence": None, "sparse": False, "interval_level": None, "share_low": None,
+                                     "share_high": None, "index_low": None, "index_high": None}
 ALERT_COLUMNS = ("alert_id", "category", "rule", "window_start", "window_end", "value", "threshold", "message",
                  "items", "created_at")
 
@@ -59,7 +63,8 @@ def item_row(rec: SinkRecord) -> dict[str, Any]:
 
 def index_row(rec: SinkRecord) -> dict[str, Any]:
     v = rec.value
-    row = {c: v[c] for c in INDEX_COLUMNS if c != "top_items"}
+    row = {c: v[c] if c not in INDEX_V2_DEFAULTS else v.get(c, INDEX_V2_DEFAULTS[c])
+           for c in INDEX_COLUMNS if c != "top_items"}
     row["top_items"] = list(v["top_items"])
     return row
 

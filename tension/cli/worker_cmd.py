@@ -23,6 +23,7 @@ def index_config(s: Settings) -> IndexConfig:
         grace_hours=st.grace_hours, expires_days=st.expires_days, top_k=st.top_k, alert_level=st.alert_level,
         alert_k=st.alert_k, alert_trailing=st.alert_trailing, alert_min_trailing=st.alert_min_trailing,
         alert_min_items=st.alert_min_items, alert_cooldown_hours=st.alert_cooldown_hours,
+        interval_level=st.interval_level, min_evidence=st.min_evidence,
     )
     if st.baselines is not None:
         values["baselines"] = dict(st.baselines)

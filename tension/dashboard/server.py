@@ -48,6 +48,10 @@ async def serve_async(store: Store, host: str, port: int, config: api.ApiConfig 
 
     Port 0 picks a free port; the URL passed to ``on_ready`` has the real one.
     """
+    missing = page.vendor_missing()
+    if missing:
+        log.error("the chart library is not installed (%s missing in %s): run `make setup`; the page will say so",
+                  ", ".join(missing), page.VENDOR_DIR)
     if not is_loopback(host):
         log.warning("the dashboard has no authentication and listens on %s, beyond this machine", host)
     runner = web.AppRunner(create_app(store, config), access_log=None, handle_signals=False)

@@ -26,9 +26,11 @@ from tension.dashboard.errors import EmptyStore, NotFound, StoreConfigError, Unk
 #: columns of index_rows the API returns, in this order
 INDEX_COLUMNS = ("category", "window_kind", "window_size_s", "window_start", "window_end", "n_total",
                  "n_category", "n_escalating", "n_deescalating", "share", '"index"', "signed_mean",
-                 "balance", "final", "top_items", "emitted_at")
+                 "balance", "final", "top_items", "emitted_at", "evidence", "sparse", "interval_level",
+                 "share_low", "share_high", "index_low", "index_high")
 #: the lean per-point columns of a series (tens of thousands of rows: no JSON to decode)
-SERIES_COLUMNS = ("category", "window_kind", "window_start", '"index"', "final")
+SERIES_COLUMNS = ("category", "window_kind", "window_start", '"index"', "final", "index_low", "index_high",
+                  "sparse")
 ITEM_COLUMNS = ("item_id", "title", "source", "url", "published_at", "categories", "scores", "tension",
                 "direction", "cues", "actors")
 ALERT_COLUMNS = ("alert_id", "category", "rule", "window_start", "window_end", "value", "threshold",
@@ -202,7 +204,7 @@ class Store(abc.ABC):
                since: datetime | None, until: datetime | None, limit: int) -> dict[str, Any]:
         """Index points per category and kind, oldest first, window start within [since, until).
 
-        A point is only what a chart draws (start, index, final): with 30 days of hourly
+        A point is only what a chart draws (start, index and its interval, final, sparse): with 30 days of hourly
         windows for six categories that is ~4,500 points, and their size is the page's
         load time. The window end is start + ``window_size_s``; /api/point has the rest.
         """
@@ -222,7 +224,8 @@ class Store(abc.ABC):
         result: dict[str, dict[str, list[dict[str, Any]]]] = {c: {k: [] for k in kinds} for c in cats}
         for row in rows[:limit]:
             result[row[0]][row[1]].append({
-                "window_start": iso(row[2]), "index": _num(row[3]), "final": bool(row[4])})
+                "window_start": iso(row[2]), "index": _num(row[3]), "final": bool(row[4]),
+                "index_low": _num(row[5]), "index_high": _num(row[6]), "sparse": bool(row[7])})
         return {"categories": cats, "window_size_s": size_s, "truncated": truncated, "series": result}
 
     def point(self, category: str, kind: str, size_s: int, window_start: datetime) -> dict[str, Any]:
@@ -277,7 +280,10 @@ class Store(abc.ABC):
                "window_start": iso(row[3]), "window_end": iso(row[4]), "n_total": int(row[5]),
                "n_category": int(row[6]), "n_escalating": int(row[7]), "n_deescalating": int(row[8]),
                "share": _num(row[9]), "index": _num(row[10]), "signed_mean": _num(row[11]),
-               "balance": _num(row[12]), "final": bool(row[13]), "n_top": len(top), "emitted_at": iso(row[15])}
+               "balance": _num(row[12]), "final": bool(row[13]), "n_top": len(top), "emitted_at": iso(row[15]),
+               "evidence": None if row[16] is None else int(row[16]), "sparse": bool(row[17]),
+               "interval_level": _num(row[18]), "share_low": _num(row[19]), "share_high": _num(row[20]),
+               "index_low": _num(row[21]), "index_high": _num(row[22])}
         if with_items:
             out["top_items"] = top
         return out

@@ -77,6 +77,9 @@ class PostgresStore(Store):
                 return cur.fetchall()
         except errors.UndefinedTable as exc:
             raise MissingTables(str(exc)) from exc
+        except errors.UndefinedColumn as exc:
+            raise StoreUnavailable(f"the PostgreSQL store {self.label} has an older schema (a column is missing): "
+                                   "run `tension sink postgres --migrate`", store=self.label) from exc
         except psycopg.Error as exc:
             log.warning("query on %s failed: %s: %s", self.label, type(exc).__name__, exc)
             raise StoreUnavailable(f"the PostgreSQL store {self.label} cannot be read "

@@ -42,6 +42,9 @@ class SQLiteStore(Store):
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 raise MissingTables(str(exc)) from exc
+            if "no such column" in str(exc):
+                raise StoreUnavailable(f"the SQLite store {self.path} has an older schema ({exc}): run the sink on it "
+                                       "once (it migrates on open)", store=self.label) from exc
             log.warning("SQLite query failed on %s: %s", self.path, exc)
             raise StoreUnavailable(f"the SQLite store {self.path} cannot be read: {exc}", store=self.label) from exc
         except sqlite3.DatabaseError as exc:  # e.g. "file is not a database"

@@ -2,8 +2,10 @@
 
 Written through the real :class:`connectors.sinks.sqlite.SQLiteSink`, so the
 tables are exactly the sink's. Values are a seeded random walk around the
-baseline (100); hopping windows step one hour, the newest ones (and the current
-day) are left open (``final`` false) as they would be in a running pipeline.
+baseline (100), turned into counts over a window size that swings between thin
+and dense (so the Wilson band of ``streams.index`` widens and narrows); hopping
+windows step one hour, the newest ones (and the current day) are left open
+(``final`` false) as they would be in a running pipeline.
 
     python -m tension.dashboard.synthetic var/synthetic.sqlite --days 30
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -20,6 +23,7 @@ from typing import Any
 
 from connectors.sinks.base import SinkRecord
 from connectors.sinks.sqlite import SQLiteSink
+from streams.index import index_value, wilson
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ PHRASES = {
     "export_controls": ("export controls", "entity list"), "critical_minerals": ("rare earths", "gallium"),
     "visas": ("visa restrictions", "student visas"),
 }
+SYNTHETIC_BASELINE = 0.1  # the share that reads as 100
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
@@ -65,15 +70,25 @@ def _item(rng: random.Random, item_id: str, category: str, published: datetime) 
 
 
 def _index(category: str, kind: str, start: datetime, value: float, final: bool, top: list[str],
-           emitted: datetime) -> dict[str, Any]:
-    n_total = 200
-    n_cat = 40
-    n_esc = max(0, min(n_cat, round(n_cat * value / 200)))
+           emitted: datetime, n_total: int) -> dict[str, Any]:
+    """A row whose counts give ``value`` at a baseline share of 0.1, with its real Wilson interval."""
+    n_esc = min(n_total, round(value * SYNTHETIC_BASELINE / 100 * n_total))
+    n_cat = max(n_esc, n_total // 4)
+    share = n_esc / n_total
+    low, high = wilson(n_esc, n_total, 0.95) or (0.0, 1.0)
     return {"category": category, "window_kind": kind, "window_size_s": 86_400, "window_start": start,
             "window_end": start + DAY, "n_total": n_total, "n_category": n_cat, "n_escalating": n_esc,
-            "n_deescalating": n_cat - n_esc, "share": n_esc / n_total, "index": round(value, 2),
-            "signed_mean": round((value - 100) / 200, 3), "balance": round((2 * n_esc - n_cat) / n_cat, 3),
-            "final": final, "top_items": top, "emitted_at": emitted}
+            "n_deescalating": n_cat - n_esc, "share": share, "index": index_value(share, SYNTHETIC_BASELINE),
+            "signed_mean": round((value - 100) / 200, 3),
+            "balance": round((2 * n_esc - n_cat) / n_cat, 3) if n_cat else None,
+            "final": final, "top_items": top, "emitted_at": emitted, "evidence": n_total,
+            "sparse": n_total < 10, "interval_level": 0.95, "share_low": low, "share_high": high,
+            "index_low": index_value(low, SYNTHETIC_BASELINE), "index_high": index_value(high, SYNTHETIC_BASELINE)}
+
+
+def evidence_at(h: int) -> int:
+    """Items in the h-th hopping window: slow swings between a thin 4 and a dense 200, so bands vary."""
+    return 4 + round(98 * (1 + math.sin(h / 30)))
 
 
 def records(spec: SyntheticSpec) -> list[SinkRecord]:
@@ -107,10 +122,12 @@ def records(spec: SyntheticSpec) -> list[SinkRecord]:
             daily_items.setdefault(start.replace(hour=0), []).extend(top[:1])
             if start.hour == 0:  # the hopping window starting at midnight spans the same day as the daily one
                 daily_value[start] = level
-            add("index", _index(category, "hopping", start, level, start + DAY <= now, top, start + DAY))
+            add("index", _index(category, "hopping", start, level, start + DAY <= now, top, start + DAY,
+                                evidence_at(h)))
         for day, top in sorted(daily_items.items()):
             value = daily_value.get(day, level)
-            add("index", _index(category, "tumbling", day, value, day + DAY <= now, top[:10], day + DAY))
+            add("index", _index(category, "tumbling", day, value, day + DAY <= now, top[:10], day + DAY,
+                                evidence_at(int((day - first) / HOUR))))
     for a in range(spec.alerts):
         category = spec.categories[a % len(spec.categories)]
         start = spec.end - (a + 1) * 6 * HOUR

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from tension.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.helpers import demo_env
 from tests.integration.test_dashboard_browser import (  # noqa: F401  (browser: the shared fixture)
-    ARTIFACTS, CHROMIUM, browser, open_page, points_per_chart)
+    ARTIFACTS, CHROMIUM, browser, click_window, hide_daily, open_page, points_per_chart)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")]
@@ -79,12 +80,17 @@ def test_demo_fills_a_store_and_serves_a_dashboard_that_shows_it(tmp_path: Path,
         assert points_per_chart(page) == expected  # a chart per category, a point per 24 h window
 
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            category, start = conn.execute(
-                "SELECT category, window_start FROM index_rows WHERE window_kind = 'hopping' AND top_items <> '[]' "
-                "AND category <> 'overall' ORDER BY window_start DESC LIMIT 1").fetchone()
-            position = conn.execute("SELECT COUNT(*) FROM index_rows WHERE category = ? AND window_kind = 'hopping' "
-                                    "AND window_size_s = 86400 AND window_start < ?", (category, start)).fetchone()[0]
-        page.locator(f"section.chart[data-category='{category}'] circle.pt-h[data-i='{position}']").click()
+            category, start, value = conn.execute(
+                "SELECT category, window_start, \"index\" FROM index_rows WHERE window_kind = 'hopping' "
+                "AND top_items <> '[]' AND category <> 'overall' ORDER BY window_start DESC LIMIT 1").fetchone()
+        page.close()
+        # the demo's days lie months apart: show a day around the window, so its point has room
+        t = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        iso = lambda d: d.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+        page = open_page(browser, f"{url}?category={category}&range=custom"
+                                  f"&from={iso(t - timedelta(hours=12))}&to={iso(t + timedelta(hours=12))}")
+        hide_daily(page)
+        click_window(page, category, iso(t + timedelta(days=1)), value)
         page.wait_for_selector("#items li.item")
         assert category in page.inner_text("#items")  # the items' categories include the chart's
         ARTIFACTS.mkdir(exist_ok=True)

@@ -40,6 +40,8 @@ def test_second_worker_mid_stream(kafka: object, tmp_path: Path) -> None:
                 status, body = worker.get(f"/api/index/{category}?window=24h")
                 assert status == 200 and body["rows"], (worker.name, category, body)
                 assert all(r["category"] == category for r in body["rows"])
+                assert all(r["evidence"] == r["n_total"] and r["interval_level"] == 0.95 and
+                           r["share_low"] <= r["share"] <= r["share_high"] for r in body["rows"])  # v2 interval
             # panes older than the retention behind the (flush-advanced) watermark have expired
             status, body = worker.get("/api/items?limit=2")
             assert status == 200 and len(body["items"]) == 2
@@ -51,6 +53,7 @@ def test_second_worker_mid_stream(kafka: object, tmp_path: Path) -> None:
             assert worker.get("/api/items?limit=0")[0] == 400
             status, spec = worker.get("/api/openapi.json")
             assert status == 200 and "/api/index/{category}" in spec["paths"]
+            assert {"index_low", "index_high", "sparse"} <= set(spec["components"]["schemas"]["IndexRow"]["properties"])
     finally:
         w2.stop()
         w1.stop()

@@ -33,7 +33,8 @@ from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
 
 ROW_FIELDS = ("n_total", "n_category", "n_escalating", "n_deescalating", "share", "index", "signed_mean",
-              "balance", "top_items")
+              "balance", "top_items", "evidence", "sparse", "interval_level", "share_low", "share_high", "index_low",
+              "index_high")
 
 
 @dataclass

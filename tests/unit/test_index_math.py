@@ -40,22 +40,27 @@ def test_nulls_without_data() -> None:
     assert all(x["share"] is None and x["index"] is None for x in r.values())
 
 
+def point(index: float | None, **kw: object) -> dict:
+    """A final row whose interval is the point itself: these tests are about the rules' logic."""
+    return {"category": "tariffs", "window_start": 0, "window_end": 1, "index": index, "index_low": index,
+            "index_high": index, "interval_level": 0.95, "evidence": 100, "top_items": ["a"], "n_category": 3,
+            **kw}
+
+
 def test_alert_rules() -> None:
-    row = {"category": "tariffs", "window_start": 0, "window_end": 1, "index": 250.0, "top_items": ["a"],
-           "n_category": 3}
+    row = point(250.0)
     level = check_alerts(row, [], 150.0, CFG)
     assert [a["rule"] for a in level] == ["level"] and level[0]["items"] == ["a"]
     assert check_alerts(row, [], 210.0, CFG) == []  # already above: no new crossing
     jump = check_alerts(row, [210.0, 205.0, 215.0, 210.0, 200.0, 220.0, 210.0], 210.0, CFG)
     assert [a["rule"] for a in jump] == ["jump"]
-    assert check_alerts({**row, "index": 150.0}, [210.0, 205.0, 215.0, 210.0, 200.0, 220.0, 210.0], 210.0,
+    assert check_alerts(point(150.0), [210.0, 205.0, 215.0, 210.0, 200.0, 220.0, 210.0], 210.0,
                         CFG) == []  # a drop is not a tension alert
     assert check_alerts(row, [210.0] * 6, 210.0, CFG) == []  # too little history (alert_min_trailing 7)
 
 
 def test_too_few_category_items_never_alert() -> None:
-    sparse = {"category": "tariffs", "window_start": 0, "window_end": 1, "index": 760.0, "top_items": ["a"],
-              "n_category": CFG.alert_min_items - 1}  # one escalating item in a near-empty window
+    sparse = point(760.0, n_category=CFG.alert_min_items - 1)  # one escalating item in a near-empty window
     assert check_alerts(sparse, [0.0] * 10 + [5.0], None, CFG) == []
     assert check_alerts({**sparse, "n_category": CFG.alert_min_items}, [], None, CFG) != []
 
@@ -65,8 +70,7 @@ def hourly(values: list[tuple[float, int]], cfg: IndexConfig = CFG) -> list[dict
     mem, out = new_alerting(), []
     for h, (value, n) in enumerate(values):
         start = h * HOUR
-        row = {"category": "tariffs", "window_start": start, "window_end": start + DAY, "index": value,
-               "top_items": [], "n_category": n}
+        row = point(value, window_start=start, window_end=start + DAY, top_items=[], n_category=n)
         out.extend(alerts_for(row, mem, cfg, DAY))
     return out
 
@@ -91,6 +95,6 @@ def test_jump_history_is_non_overlapping_windows_before_this_one() -> None:
     assert len(jumps) == 1 and jumps[0]["threshold"] < 180.0
     mem = new_alerting()
     for h in range(3 * 24):
-        alerts_for({"category": "visas", "window_start": h * HOUR, "window_end": h * HOUR + DAY, "index": 1.0,
-                    "top_items": [], "n_category": 0}, mem, CFG, DAY)
+        alerts_for(point(1.0, category="visas", window_start=h * HOUR, window_end=h * HOUR + DAY, top_items=[],
+                         n_category=0), mem, CFG, DAY)
     assert [s for s, _ in mem["trail"]["visas"]] == [0, DAY, 2 * DAY]  # one per day, aligned

@@ -54,7 +54,7 @@ def test_sqlite_newest_wins_and_categories_follow_the_kept_row(tmp_path: Path) -
         assert db.execute("SELECT tension, categories FROM items").fetchall() == [(0.5, '["visas"]')]
         assert db.execute("SELECT category FROM item_categories").fetchall() == [("visas",)]
         assert db.execute("SELECT n_total, final FROM index_rows").fetchall() == [(3, 1)]
-        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")] == [1, 2]
+        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")] == [1, 2, 3]
 
 
 def test_sqlite_upgrades_a_store_made_before_migrations_were_tracked(tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
-// tension-stream dashboard: polls the JSON API and draws one SVG chart per category.
-// No library and no CDN on purpose: the page must work offline and load fast.
+// tension-stream dashboard: polls the JSON API, keeps the filters in the address and fills
+// the cards, the side panels and the charts (drawn by charts.js with uPlot, served locally).
+// Every time on the page is UTC and says so.
 "use strict";
 
-const W = 900, H = 190, M = { l: 40, r: 54, t: 10, b: 22 };
 const HOUR = 3600e3, DAY = 24 * HOUR;
 const MAX_CUES = 8;  // the strongest cues explain an item; a long article can have dozens
 const state = {
   wanted: null,        // categories from the filter (null = all)
-  range: "all",        // days or "all"
+  range: "all",        // days, "all" or "custom" (from/to below)
+  from: null, to: null, // custom range: ISO UTC, window start in [from, to)
   showDaily: true,
   version: null,       // /api/health version seen last; a change triggers a reload
   known: [],           // categories the store has
@@ -15,8 +16,8 @@ const state = {
   newestAlert: null,   // created_at of the newest alert shown
   refreshMs: 5000,
   rendered: false,
-  selected: null,
   timer: null,
+  overview: null,
 };
 const $ = (id) => document.getElementById(id);
 
@@ -70,131 +71,57 @@ function el(tag, attrs = {}, ...children) {
 }
 
 // ---------------------------------------------------------------- current levels
+// A card per shown category: the trailing 24 h index with its interval, or "no items" when the
+// window holds none of the category (an index of 0.0 would read as "calm", not "no data").
+const hasItems = (row) => row && row.n_category > 0;
+const interval = (row) => row.index_low === null || row.index_low === undefined ? "" :
+  ` · ${Math.round((row.interval_level || 0) * 100)} %: ${fmt(row.index_low)}–${fmt(row.index_high)}`;
+
 function renderLevels(overview) {
   const box = $("levels");
   box.replaceChildren();
   for (const entry of overview.categories) {
+    if (state.wanted && !state.wanted.includes(entry.category)) continue;
     const h = entry.hopping, d = entry.tumbling, cur = h.current;
-    const change = h.change;
+    const change = hasItems(cur) && hasItems(h.previous_day) ? h.change : null;
     const dir = change === null ? "" : change > 0 ? "up" : change < 0 ? "down" : "";
     const arrow = change === null ? "" : change > 0 ? "▲ " : change < 0 ? "▼ " : "";
-    box.append(el("div", { class: "level" + (entry.category === "overall" ? " overall" : ""), "data-category": entry.category },
-      el("div", { class: "name", text: label(entry.category) }),
-      el("div", { class: "value", text: cur ? fmt(cur.index) : "–" }),
-      el("div", { class: "change " + dir, text: change === null ? "no value a day before" : arrow + signed(change) + " since previous day" }),
-      el("div", { class: "sub", text: cur ? `24 h to ${when(cur.window_end)} · ${cur.final ? "final" : "still open"}` : "" }),
-      el("div", { class: "sub", text: d.current ? `daily ${fmt(d.current.index)} (${d.change === null ? "–" : signed(d.change)})` : "" })));
+    const card = el("div", { class: "level" + (entry.category === "overall" ? " overall" : ""), "data-category": entry.category });
+    card.append(el("div", { class: "name", text: label(entry.category) }));
+    if (!hasItems(cur)) {
+      card.classList.add("no-items");
+      card.append(el("div", { class: "value none", text: "no items" }),
+        el("div", { class: "sub", text: cur ? `in the 24 h to ${when(cur.window_end)} UTC (${cur.n_total} items in all)` : "no 24 h window yet" }));
+    } else {
+      card.append(el("div", { class: "value", text: fmt(cur.index) }),
+        el("div", { class: "change " + dir, text: change === null ? "no value a day before" : arrow + signed(change) + " since previous day" }),
+        el("div", { class: "sub", text: `24 h to ${when(cur.window_end)} UTC · ${cur.final ? "final" : "still open"}` }),
+        el("div", { class: "sub" + (cur.sparse ? " sparse" : ""),
+          text: `${cur.n_category} of ${cur.evidence ?? cur.n_total} items in the category${interval(cur)}${cur.sparse ? " · too few items to read as a level" : ""}` }));
+    }
+    card.append(el("div", { class: "sub", text: !d.current ? "" : hasItems(d.current) ? `daily ${fmt(d.current.index)} (${d.change === null ? "–" : signed(d.change)})` : "daily: no items" }));
+    box.append(card);
   }
 }
 
-// ---------------------------------------------------------------- charts
-function niceStep(span) {
-  const raw = span / 5, p = Math.pow(10, Math.floor(Math.log10(raw)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return m * p;
-  return 10 * p;
-}
-
-// A time axis that shrinks long empty stretches (a demo store holds a few separate days
-// months apart) to a short marked break, so the days that have data keep their width.
-const GAP = 36 * HOUR, KEEP = 6 * HOUR;
-function timeScale(times) {
-  times.sort((a, b) => a - b);
-  const cuts = [];
-  let removed = 0;
-  for (let i = 1; i < times.length; i++) {
-    const gap = times[i] - times[i - 1];
-    if (gap > GAP) { cuts.push({ from: times[i - 1], to: times[i], before: removed }); removed += gap - KEEP; }
-  }
-  const t0 = times[0], span = Math.max(1, times[times.length - 1] - t0 - removed);
-  const virtual = (t) => {
-    let lo = 0, hi = cuts.length - 1, c = null;
-    while (lo <= hi) { const mid = (lo + hi) >> 1; if (cuts[mid].from < t) { c = cuts[mid]; lo = mid + 1; } else hi = mid - 1; }
-    if (!c) return t - t0;
-    if (t >= c.to) return t - t0 - c.before - (c.to - c.from - KEEP);
-    return c.from - t0 - c.before + (t - c.from) * KEEP / (c.to - c.from);
-  };
-  const x = (t) => M.l + virtual(t) / span * (W - M.l - M.r);
-  const inGap = (t) => cuts.some((c) => t > c.from && t < c.to);
-  return { x, cuts, t0, t1: times[times.length - 1], inGap };
-}
-
-function chartSvg(category, data, scale) {
-  const hop = data.hopping || [], day = state.showDaily ? (data.tumbling || []) : [];
-  const vals = [100];
-  for (const p of hop) if (p.index !== null) vals.push(p.index);
-  for (const p of day) if (p.index !== null) vals.push(p.index);
-  const yMax = Math.max(...vals) * 1.08, yMin = Math.min(0, Math.min(...vals));
-  const X = scale.x;
-  const Y = (v) => H - M.b - (v - yMin) / (yMax - yMin) * (H - M.t - M.b);
-  const out = [`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label(category))} index">`];
-  const step = niceStep(yMax - yMin);
-  out.push('<g class="axis">');
-  for (let v = Math.ceil(yMin / step) * step; v <= yMax; v += step) {
-    out.push(`<line class="grid" x1="${M.l}" x2="${W - M.r}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}"/>`,
-      `<text x="${M.l - 4}" y="${(Y(v) + 3).toFixed(1)}" text-anchor="end">${v}</text>`);
-  }
-  const breaks = scale.cuts.map((c) => (X(c.from) + X(c.to)) / 2);
-  for (const x of breaks) out.push(`<line class="break" x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${M.t}" y2="${H - M.b}"/>`);
-  let lastLabel = -Infinity;  // day labels 60 px apart, clear of the breaks
-  for (let t = Math.ceil(scale.t0 / DAY) * DAY; t <= scale.t1; t += DAY) {
-    const x = X(t);
-    if (scale.inGap(t) || x - lastLabel < 60 || breaks.some((b) => Math.abs(b - x) < 24)) continue;
-    lastLabel = x;
-    out.push(`<text x="${x.toFixed(1)}" y="${H - 6}" text-anchor="middle">${new Date(t).toISOString().slice(5, 10)}</text>`);
-  }
-  out.push("</g>");
-  out.push(`<line class="baseline" x1="${M.l}" x2="${W - M.r}" y1="${Y(100).toFixed(1)}" y2="${Y(100).toFixed(1)}"/>`,
-    `<text class="baseline-label" x="${W - M.r + 4}" y="${(Y(100) + 3).toFixed(1)}">baseline</text>`);
-  // daily index: one step per day, solid when final, dashed while the day is open
-  for (const [i, p] of day.entries()) {
-    if (p.index === null) continue;
-    const a = X(p.t0), b = X(p.t1), y = Y(p.index).toFixed(1);
-    out.push(`<line class="day${p.final ? "" : " open"}" x1="${a.toFixed(1)}" x2="${b.toFixed(1)}" y1="${y}" y2="${y}"/>`,
-      `<circle class="pt pt-d ${p.final ? "final" : "open"}" data-k="tumbling" data-i="${i}" cx="${((a + b) / 2).toFixed(1)}" cy="${y}" r="3.2"/>`);
-  }
-  // 24 h index, plotted at each window's end; final windows solid, still-open ones dashed
-  let solid = "", dashed = "", last = null, circles = [];
-  let prevT = null;
-  for (const [i, p] of hop.entries()) {
-    if (prevT !== null && p.t0 - prevT > state.sizeMs / 2) last = null;  // windows missing: break the line
-    prevT = p.t0;
-    if (p.index === null) { last = null; continue; }
-    const x = X(p.t1).toFixed(1), y = Y(p.index).toFixed(1);
-    if (p.final) solid += (last ? "L" : "M") + x + " " + y;
-    else dashed += (last ? (last.final ? `M${last.x} ${last.y}L` : "L") : "M") + x + " " + y;
-    last = { x, y, final: p.final };
-    circles.push(`<circle class="pt pt-h ${p.final ? "final" : "open"}" data-k="hopping" data-i="${i}" cx="${x}" cy="${y}" r="1.9"/>`);
-  }
-  if (solid) out.push(`<path class="hop" d="${solid}"/>`);
-  if (dashed) out.push(`<path class="hop open" d="${dashed}"/>`);
-  out.push(circles.join(""), "</svg>");
-  return out.join("");
-}
-
-function renderCharts() {
-  const box = $("charts");
-  const cats = Object.keys(state.series);
-  const times = [];
-  for (const c of cats) {
-    for (const p of state.series[c].hopping || []) times.push(p.t1);
-    if (state.showDaily) for (const p of state.series[c].tumbling || []) times.push(p.t0, p.t1);
-  }
-  const scale = times.length ? timeScale(times) : null;
-  const html = cats.map((c) => {
-    const data = state.series[c], n = (data.hopping || []).length, open = (data.hopping || []).filter((p) => !p.final).length;
-    const body = scale && (n || (data.tumbling || []).length) ? chartSvg(c, data, scale) : '<p class="empty">No windows in this time range.</p>';
-    return `<section class="chart" data-category="${esc(c)}" data-points="${n}"><h3>${esc(label(c))}` +
-      `<span class="muted">${n} hourly windows (${open} still open) · ${(data.tumbling || []).length} days</span></h3>${body}</section>`;
-  });
-  box.innerHTML = html.join("");
+// ---------------------------------------------------------------- cues in words
+// A cue is (phrase, category, direction, weight); the classifier's internal names
+// ("learned:…", "rules.de") become what they mean to a reader.
+const DIRECTION_WORDS = { escalation: "points to escalation", deescalation: "points to de-escalation", neutral: "marks the topic" };
+function cueText(c) {
+  let phrase = c.phrase || "", source = "keyword";
+  if (phrase.startsWith("learned:")) { phrase = phrase.slice(8); source = "learned from the corpus"; }
+  if (phrase.startsWith("rules.")) phrase = { "rules.de": "the rules' de-escalation reading", "rules.esc": "the rules' escalation reading",
+    "rules.tension": "the rules' tension score" }[phrase] || "the rules' reading";
+  else phrase = `“${phrase}”`;
+  const w = Math.abs(Number(c.weight) || 0), strength = w >= 2 ? "strong" : w >= 1 ? "moderate" : "weak";
+  const topic = c.category ? ` ${label(c.category)},` : "";
+  return `${phrase} (${source}) —${topic} ${DIRECTION_WORDS[c.direction] || c.direction}; ${strength} cue`;
 }
 
 // ---------------------------------------------------------------- items behind a point
-async function showPoint(circle) {
-  const section = circle.closest(".chart"), category = section.dataset.category;
-  const kind = circle.dataset.k, p = state.series[category][kind][Number(circle.dataset.i)];
-  if (state.selected) state.selected.classList.remove("selected");
-  circle.classList.add("selected"); state.selected = circle;
+async function showPoint(category, kind, p) {
+  if (Charts.has(category)) Charts.select(category, kind, p);
   const body = $("details-body");
   $("details-hint").hidden = true;
   body.replaceChildren(el("p", { class: "muted", text: "loading…" }));
@@ -202,9 +129,10 @@ async function showPoint(circle) {
   try { data = await api("/api/point", { category, kind, window_start: p.window_start }); }
   catch (err) { body.replaceChildren(el("p", { class: "error", text: messageFor(err) })); return; }
   const head = el("div", { class: "window", text: `${label(category)} · ${kind === "hopping" ? "24 h" : "daily"} window ` +
-    `${when(data.window_start)} → ${when(data.window_end)} UTC · index ${fmt(data.index)} (${data.final ? "final" : "still open"})` });
+    `${when(data.window_start)} → ${when(data.window_end)} UTC · index ${fmt(data.index)}${interval(data)} (${data.final ? "final" : "still open"})` });
   const counts = el("div", { class: "muted", text: `${data.n_category} of ${data.n_total} items in the category; ` +
-    `${data.n_escalating} escalating, ${data.n_deescalating} de-escalating` });
+    `${data.n_escalating} escalating, ${data.n_deescalating} de-escalating` +
+    (data.sparse ? "; too few items in the window to read the index as a level" : "") });
   const list = el("ul", { id: "items" });
   for (const it of data.items) {
     const t = it.tension, dir = t > 0 ? "up" : t < 0 ? "down" : "";
@@ -212,11 +140,13 @@ async function showPoint(circle) {
     const cues = el("ul", { class: "cues" });
     const strongest = (it.cues || []).slice().sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
     if (strongest.length > MAX_CUES) cues.dataset.more = String(strongest.length - MAX_CUES);
-    for (const c of strongest.slice(0, MAX_CUES)) cues.append(el("li", { text: `“${c.phrase}” → ${c.category || "direction"}, ${c.direction}, weight ${signed(c.weight, 2)}` }));
+    for (const c of strongest.slice(0, MAX_CUES)) cues.append(el("li", { text: cueText(c) }));
     list.append(el("li", { class: "item" },
       el("div", { class: "title" }, title),
       el("div", {}, ...(it.categories || []).map((c) => el("span", { class: "chip", text: c })),
-        el("span", { class: "tension " + dir, text: "tension " + signed(t, 2) }), " · " + it.direction + " · " + when(it.published_at)),
+        el("span", { class: "tension " + dir, text: "tension " + signed(t, 2) }),
+        " · " + (DIRECTION_WORDS[it.direction] || it.direction).replace("points to ", "").replace("marks the topic", "neutral") +
+        " · " + when(it.published_at) + " UTC"),
       cues, cues.dataset.more ? el("div", { class: "muted", text: `… and ${cues.dataset.more} weaker cues` }) : null));
   }
   const parts = [head, counts, list];
@@ -230,9 +160,12 @@ function addAlerts(alerts, fresh) {
   const list = $("alerts");
   for (const a of alerts.slice().reverse()) {  // oldest first, each prepended: newest ends on top
     if (list.querySelector(`li[data-id="${CSS.escape(a.id)}"]`)) continue;  // polled "at or after": seen ones again
-    list.prepend(el("li", { class: fresh ? "new" : "", "data-id": a.id },
+    const li = el("li", { class: fresh ? "new" : "", "data-id": a.id, "data-category": a.category,
+      "data-window-start": a.window_start, tabindex: "0", title: "show this window on its chart" },
       el("strong", { text: label(a.category) + ": " }), a.message,
-      el("div", { class: "muted", text: `${a.rule} · value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) · ${when(a.created_at)} UTC` })));
+      el("div", { class: "window", text: `24 h window ${when(a.window_start)} → ${when(a.window_end)} UTC` }),
+      el("div", { class: "muted", text: `${a.rule} · value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) · raised ${when(a.created_at)} UTC` }));
+    list.prepend(li);
     if (!state.newestAlert || a.created_at > state.newestAlert) state.newestAlert = a.created_at;
   }
   $("alerts-empty").hidden = list.children.length > 0;
@@ -250,25 +183,32 @@ function renderFilter() {
 }
 
 // "Last N days": every window whose end (where it is drawn) lies in the N days up to the newest end.
-function sinceFor(overview) {
-  if (state.range === "all") return null;
+// "Custom": window starts in [from, to), both read as UTC.
+function rangeParams(overview) {
+  if (state.range === "custom") return { since: state.from, until: state.to };
+  if (state.range === "all") return {};
   let latest = 0;
   for (const e of overview.categories) if (e.hopping.newest_window_end) latest = Math.max(latest, Date.parse(e.hopping.newest_window_end));
-  return latest ? new Date(latest - Number(state.range) * DAY - overview.window_size_s * 1000 + 1).toISOString() : null;
+  return latest ? { since: new Date(latest - Number(state.range) * DAY - overview.window_size_s * 1000 + 1).toISOString() } : {};
 }
 
 async function fetchAll() {
   const category = state.wanted ? state.wanted.join(",") : null;
-  // Without a time range the series does not depend on the overview: fetch both at once.
-  const early = state.range === "all" ? api("/api/series", { category }) : null;
+  // Without a relative range the series does not depend on the overview: fetch both at once.
+  const early = state.range === "all" || state.range === "custom" ? api("/api/series", { category, ...rangeParams(null) }) : null;
   if (early) early.catch(() => {});  // awaited below; no unhandled rejection meanwhile
   const overview = await api("/api/overview");
   state.known = overview.categories.map((e) => e.category);  // the filter needs them even if the series fails
-  const data = await (early || api("/api/series", { category, since: sinceFor(overview) }));
+  const data = await (early || api("/api/series", { category, ...rangeParams(overview) }));
   return { overview, data };
 }
 
+function renderCharts() {
+  Charts.render($("charts"), state.series, state.sizeMs / 1000, state.showDaily, label);
+}
+
 function draw({ overview, data }) {
+  state.overview = overview;
   renderLevels(overview);
   renderFilter();
   state.series = data.series;
@@ -276,9 +216,37 @@ function draw({ overview, data }) {
   for (const c of Object.values(state.series)) for (const pts of Object.values(c)) for (const p of pts) {
     p.t0 = Date.parse(p.window_start); p.t1 = p.t0 + state.sizeMs;  // parsed once, used by every redraw
   }
-  state.selected = null;
   renderCharts();
   if (data.truncated) showMessage("Too many windows for one page: showing the oldest ones only; narrow the time range.");
+}
+
+// An alert names its category and 24 h window: select that point (showing its category and
+// the whole time range first if the filters hide it), zoomed to it when outside the zoom.
+async function jumpToAlert(li) {
+  const category = li.dataset.category, start = li.dataset.windowStart;
+  const find = () => ((state.series[category] || {}).hopping || []).find((p) => p.window_start === start);
+  if (!find()) {
+    if (state.wanted && !state.wanted.includes(category)) state.wanted = [...state.wanted, category];
+    if (!state.known.includes(category)) return;
+    state.range = "all"; $("range").value = "all"; showCustom();
+    syncUrl(); await refresh(true);
+  }
+  const p = find();
+  if (!p) { $("details-hint").hidden = false; $("details-hint").textContent = "The window of this alert is not in the store."; return; }
+  document.querySelectorAll("#alerts li.selected").forEach((x) => x.classList.remove("selected"));
+  li.classList.add("selected");
+  await showPoint(category, "hopping", p);
+}
+
+function showZoom(z) {
+  $("zoom").textContent = z ? `zoomed: ${when(new Date(z.min * 1e3).toISOString())} → ${when(new Date(z.max * 1e3).toISOString())} UTC` : "drag across a chart to zoom";
+  $("zoom-reset").hidden = !z;
+}
+
+function showCustom() {
+  const on = state.range === "custom";
+  $("custom-range").hidden = !on;
+  if (on) { $("from").value = (state.from || "").slice(0, 16); $("to").value = (state.to || "").slice(0, 16); }
 }
 
 async function refresh(force = false) {
@@ -327,32 +295,48 @@ function syncUrl() {
   const q = new URLSearchParams();
   if (state.wanted) q.set("category", state.wanted.join(","));
   if (state.range !== "all") q.set("range", state.range);
+  if (state.range === "custom") { if (state.from) q.set("from", state.from); if (state.to) q.set("to", state.to); }
   history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
 }
+
+// datetime-local gives "YYYY-MM-DDTHH:MM" without a zone: the page reads it as UTC (labelled so).
+const utcInput = (v) => (v ? v + ":00.000Z" : null);
 
 function init() {
   const q = new URLSearchParams(location.search);
   if (q.get("category")) state.wanted = q.get("category").split(",").filter(Boolean);
   if (q.get("range") && [...$("range").options].some((o) => o.value === q.get("range"))) state.range = q.get("range");
+  if (state.range === "custom") { state.from = q.get("from"); state.to = q.get("to"); }
   $("range").value = state.range;
-  $("range").addEventListener("change", (e) => { state.range = e.target.value; syncUrl(); refresh(true); });
+  showCustom();
+  $("range").addEventListener("change", (e) => {
+    state.range = e.target.value; showCustom();
+    if (state.range !== "custom") { syncUrl(); refresh(true); }
+  });
+  $("apply-range").addEventListener("click", () => {
+    state.from = utcInput($("from").value); state.to = utcInput($("to").value);
+    if (state.from && state.to && state.from >= state.to) { showMessage("The range's end must be after its start."); return; }
+    Charts.setZoom(null); syncUrl(); refresh(true);
+  });
   $("show-daily").addEventListener("change", (e) => { state.showDaily = e.target.checked; renderCharts(); });
   $("category-filter").addEventListener("change", () => {
     const on = [...$("category-filter").querySelectorAll("input:checked")].map((i) => i.value);
     state.wanted = on.length === state.known.length ? null : on;
+    if (state.overview) renderLevels(state.overview);  // the cards follow the filter at once
     syncUrl(); refresh(true);
   });
-  const charts = $("charts"), tip = $("tip");
-  charts.addEventListener("click", (e) => { const c = e.target.closest("circle.pt"); if (c) showPoint(c); });
-  charts.addEventListener("mouseover", (e) => {
-    const c = e.target.closest("circle.pt");
-    if (!c) { tip.hidden = true; return; }
-    const p = state.series[c.closest(".chart").dataset.category][c.dataset.k][Number(c.dataset.i)];
-    const at = new Date(c.dataset.k === "hopping" ? p.t1 : p.t0).toISOString();
-    tip.textContent = `${c.dataset.k === "hopping" ? "24 h to" : "day"} ${when(at)} · ${fmt(p.index)}${p.final ? "" : " (open)"}`;
-    tip.hidden = false; tip.style.left = e.clientX + 12 + "px"; tip.style.top = e.clientY + 12 + "px";
-  });
-  charts.addEventListener("mouseleave", () => { tip.hidden = true; });
+  $("zoom-reset").addEventListener("click", () => Charts.setZoom(null));
+  Charts.onZoom = showZoom;
+  Charts.onPick = (category, kind, p) => showPoint(category, kind, p);
+  showZoom(null);
+  const alerts = $("alerts");
+  alerts.addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) jumpToAlert(li); });
+  alerts.addEventListener("keydown", (e) => { const li = e.target.closest("li[data-id]"); if (li && e.key === "Enter") jumpToAlert(li); });
+  if (typeof uPlot === "undefined") {
+    showMessage("The chart library is not installed: run `make setup` (it installs uPlot with npm into tension/dashboard/node_modules).", "error");
+    document.body.dataset.error = "no_chart_library";
+    return;
+  }
   refresh(true);
 }
 
