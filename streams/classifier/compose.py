@@ -35,6 +35,7 @@ show their reasoning, e.g. ``"eases → licensing requirement ⇒ deescalation"`
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,8 +55,10 @@ def lemmas(token: str) -> tuple[str, ...]:
                          ("ing", ""), ("ing", "e")):
         if token.endswith(suffix) and len(token) - len(suffix) >= 2:
             out.append(token[: len(token) - len(suffix)] + repl)
-    if len(token) > 5 and token.endswith(("ped", "ted", "ged", "ned", "ped", "lled")) and token[-3] == token[-4]:
+    if len(token) > 5 and token.endswith("ed") and token[-3] == token[-4]:
         out.append(token[:-3])  # stopped -> stop, scrapped -> scrap
+    if len(token) > 6 and token.endswith("ing") and token[-4] == token[-5]:
+        out.append(token[:-4])  # scrapping -> scrap
     return tuple(out)
 
 
@@ -91,12 +94,15 @@ class Composer:
         self._w_comp, self._w_alone, self._w_neg = w["compose"], w["standalone"], w["negated"]
         b = data["blend"]
         self._b_learned, self._b_comp, self._b_min = b["learned"], b["composed"], b["min_evidence"]
+        self._b_agree: float = b["composed_agreeing"]
         rel = data["relevance"]
         self._any_country = rel["countries"] == "any"
         self._countries = set() if self._any_country else set(rel["countries"])
         self._anchors = set(rel["anchors"])
         self._context = set(rel["context"])
         self._maxlen = 3
+        terms = [*self._obj, *self._pred, *self._alone]
+        self._starts = {t.split()[0] for t in terms if " " in t}
         self._add_categories: bool = data["add_categories"]
         self._free = set(data["free_markers"])
         self._intrans = set(data["intransitive"])
@@ -119,16 +125,24 @@ class Composer:
         return out
 
     def _match(self, toks: list[_Tok], i: int, table: dict[str, Any]) -> tuple[str, int] | None:
-        """Longest term of ``table`` starting at token i, on lemmas: (term, length)."""
-        for n in range(min(self._maxlen, len(toks) - i), 0, -1):
-            if any(t.brk and not t.word for t in toks[i:i + n]):
-                continue
-            heads = toks[i:i + n]
-            prefix = " ".join(t.word for t in heads[:-1])
-            for lem in heads[-1].lem:
-                term = f"{prefix} {lem}" if prefix else lem
-                if term in table:
-                    return term, n
+        """Longest term of ``table`` starting at token i, every word matched on its lemmas: (term, length).
+
+        Multi-word terms are only tried when the first word can start one
+        (``_starts``), so a token normally costs one lookup per lemma.
+        """
+        first = toks[i].lem
+        if any(lem in self._starts for lem in first):
+            for n in range(min(self._maxlen, len(toks) - i), 1, -1):
+                words = toks[i:i + n]
+                if any(t.brk and not t.word for t in words):
+                    continue
+                for combo in itertools.product(*(t.lem for t in words)):
+                    term = " ".join(combo)
+                    if term in table:
+                        return term, n
+        for lem in first:
+            if lem in table:
+                return lem, 1
         return None
 
     def _scan_field(self, text: str, weight: float, cues: list[Cue], cats: set[str]) -> tuple[float, bool]:
@@ -205,7 +219,7 @@ class Composer:
             t = toks[j]
             if t.brk:
                 break
-            if t.word in self._neg or (j > 0 and f"{toks[j - 1].word} {t.word}" in self._neg):
+            if t.word in self._neg or (j > 0 and any(f"{lem} {t.word}" in self._neg for lem in toks[j - 1].lem)):
                 negs += 1
                 words.append(t.word)
             for lem in t.lem:
@@ -260,6 +274,8 @@ class Composer:
         if anchor is None:
             anchor = next((a for a in sorted(self._anchors) if (f" {a} " in text) or (" " not in a and a in words)), None)
         context = next((c for c in sorted(self._context) if c in words or (" " in c and f" {c} " in text)), None)
+        if context is None and moved:
+            context = "a composed move"
         if context is None:
             return False, f"{anchor or 'no actor'} named, but no policy or trade context"
         return True, f"{anchor or 'no named actor'}, context '{context}'"
@@ -268,6 +284,7 @@ class Composer:
         cues: list[Cue] = []
         cats: set[str] = set()
         st, mt = self._scan_field(title, self._title_w, cues, cats) if title else (0.0, False)
+        n_title = len(cues)
         sb, mb = self._scan_field(body, 1.0, cues, cats) if body else (0.0, False)
         moved = mt or mb
         if not c.categories and not (mt and self._add_categories):
@@ -289,7 +306,9 @@ class Composer:
         tension = c.tension
         if abs(composed) >= self._b_min:
             squashed = composed / (abs(composed) + 1.0)
-            pull = self._b_comp * squashed
+            signs = {q.direction for q in cues[:n_title]}
+            strength = self._b_agree if len(signs) == 1 and st * sb >= 0 else self._b_comp
+            pull = strength * squashed
             # (t + pull) / (1 + |pull|) stays strictly inside (-1, 1) and keeps the order of t
             tension = (self._b_learned * c.tension + pull) / (1.0 + abs(pull))
         gate = Cue(f"relevance: {why}", None, "neutral", 0.0)
