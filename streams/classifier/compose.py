@@ -69,6 +69,10 @@ class _Tok:
     brk: bool  # a clause break follows / is this token
 
 
+_BREAK = _Tok("", ("",), True)
+_MAX_MEMO = 50_000
+
+
 class Composer:
     """Compiled composition data; :meth:`apply` post-processes one classification."""
 
@@ -98,31 +102,48 @@ class Composer:
         rel = data["relevance"]
         self._any_country = rel["countries"] == "any"
         self._countries = set() if self._any_country else set(rel["countries"])
-        self._anchors = set(rel["anchors"])
-        self._context = set(rel["context"])
+        self._countries_sorted = sorted(self._countries)
+        self._anchor_words = sorted(a for a in rel["anchors"] if " " not in a)
+        self._anchor_phrases = sorted(a for a in rel["anchors"] if " " in a)
+        self._context_words = sorted(c for c in rel["context"] if " " not in c)
+        self._context_phrases = sorted(c for c in rel["context"] if " " in c)
         self._maxlen = 3
+        self._memo: dict[str, tuple[_Tok, ...]] = {}
         terms = [*self._obj, *self._pred, *self._alone]
         self._starts = {t.split()[0] for t in terms if " " in t}
         self._add_categories: bool = data["add_categories"]
         self._free = set(data["free_markers"])
         self._intrans = set(data["intransitive"])
         fr = data["frames"]
-        self._frame_t, self._frame_b, self._frames = fr["title"], fr["body"], tuple(fr["terms"])
+        self._frame_t, self._frame_b = fr["title"], fr["body"]
+        self._frame_words = {f for f in fr["terms"] if " " not in f}
+        self._frame_phrases = tuple(f" {f} " for f in fr["terms"] if " " in f)
         self._before = {1: data["window_before"]["raise"], -1: data["window_before"]["lower"]}
 
     # -- token level -----------------------------------------------------
     def _tokens(self, text: str) -> list[_Tok]:
+        """Lower-cased words with their lemmas and clause breaks; each distinct raw token analysed once."""
         out: list[_Tok] = []
+        memo = self._memo
+        if len(memo) > _MAX_MEMO:
+            memo.clear()
         for raw in text.lower().replace("-", " ").replace("/", " ").split():
-            word = raw.strip(_PUNCT)
-            if word.endswith("'s"):
-                word = word[:-2]
-            brk_after = raw[-1:] in ".;:!?" or raw.endswith((".\"", ".'"))
-            if word:
-                out.append(_Tok(word, lemmas(word), word in self._breaks))
-            if brk_after:
-                out.append(_Tok("", ("",), True))
+            toks = memo.get(raw)
+            if toks is None:
+                toks = memo[raw] = self._analyse(raw)
+            out.extend(toks)
         return out
+
+    def _analyse(self, raw: str) -> tuple[_Tok, ...]:
+        word = raw.strip(_PUNCT)
+        if word.endswith("'s"):
+            word = word[:-2]
+        found: list[_Tok] = []
+        if word:
+            found.append(_Tok(word, lemmas(word), word in self._breaks))
+        if raw[-1:] in ".;:!?" or raw.endswith((".\"", ".'")):
+            found.append(_BREAK)
+        return tuple(found)
 
     def _match(self, toks: list[_Tok], i: int, table: dict[str, Any]) -> tuple[str, int] | None:
         """Longest term of ``table`` starting at token i, every word matched on its lemmas: (term, length).
@@ -145,8 +166,7 @@ class Composer:
                 return lem, 1
         return None
 
-    def _scan_field(self, text: str, weight: float, cues: list[Cue], cats: set[str]) -> tuple[float, bool]:
-        toks = self._tokens(text)
+    def _scan_field(self, toks: list[_Tok], weight: float, cues: list[Cue], cats: set[str]) -> tuple[float, bool]:
         objs: dict[int, tuple[str, int, int, str | None]] = {}  # start -> (term, end, polarity, category)
         i = 0
         while i < len(toks):
@@ -257,23 +277,26 @@ class Composer:
             return prior(self._window) or after()
         return after() or prior(before)
 
-    def _frame(self, text: str, factor: float) -> float:
-        """Reporting frames (explainers, analysts, deferrals, hedged futures) damp a field's composed moves."""
-        low = f" {text.lower()} "
-        words = {lem for t in self._tokens(text) for lem in t.lem}
-        hit = any((f" {f} " in low) if " " in f else (f in words) for f in self._frames)
-        return factor if hit else 1.0
+    def _frame(self, toks: list[_Tok], factor: float) -> float:
+        """Reporting frames (explainers, analysts, deferrals) damp a field's composed moves."""
+        words = {lem for t in toks for lem in t.lem}
+        if words & self._frame_words:
+            return factor
+        low = " " + " ".join(t.word for t in toks) + " "
+        return factor if any(f in low for f in self._frame_phrases) else 1.0
 
     # -- item level ------------------------------------------------------
-    def relevant(self, title: str, body: str, actors: tuple[str, ...], moved: bool) -> tuple[bool, str]:
-        """US–China evidence plus a policy context (or a composed move); returns (ok, what was found)."""
-        words = {lem for t in self._tokens(f"{title} . {body}") for lem in t.lem}
-        text = f" {title.lower()} {body.lower()} "
+    def relevant(self, toks: list[_Tok], actors: tuple[str, ...], moved: bool) -> tuple[bool, str]:
+        """A named actor or institution, and a policy context (or a composed move); returns (ok, what was found)."""
+        words = {lem for t in toks for lem in t.lem}
+        text = " " + " ".join(t.word for t in toks) + " "
         anchor = actors[0] if actors and self._any_country else next(
-            (a for a in sorted(self._countries) if a in actors), None)
+            (a for a in self._countries_sorted if a in actors), None)
         if anchor is None:
-            anchor = next((a for a in sorted(self._anchors) if (f" {a} " in text) or (" " not in a and a in words)), None)
-        context = next((c for c in sorted(self._context) if c in words or (" " in c and f" {c} " in text)), None)
+            anchor = next((a for a in self._anchor_words if a in words), None) or next(
+                (a for a in self._anchor_phrases if f" {a} " in text), None)
+        context = next((c for c in self._context_words if c in words), None) or next(
+            (c for c in self._context_phrases if f" {c} " in text), None)
         if context is None and moved:
             context = "a composed move"
         if context is None:
@@ -281,15 +304,18 @@ class Composer:
         return True, f"{anchor or 'no named actor'}, context '{context}'"
 
     def apply(self, c: Classification, title: str, body: str, version: str) -> Classification:
+        if not c.categories and not self._add_categories:  # nothing to gate or to direct: the common case
+            return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
         cues: list[Cue] = []
         cats: set[str] = set()
-        st, mt = self._scan_field(title, self._title_w, cues, cats) if title else (0.0, False)
+        tt, tb = self._tokens(title), self._tokens(body)
+        st, mt = self._scan_field(tt, self._title_w, cues, cats) if tt else (0.0, False)
         n_title = len(cues)
-        sb, mb = self._scan_field(body, 1.0, cues, cats) if body else (0.0, False)
+        sb, mb = self._scan_field(tb, 1.0, cues, cats) if tb else (0.0, False)
         moved = mt or mb
-        if not c.categories and not (mt and self._add_categories):
+        if not c.categories and not mt:
             return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
-        ok, why = self.relevant(title, body, c.actors, moved)
+        ok, why = self.relevant(tt + [_BREAK] + tb, c.actors, moved)
         if not ok:
             gate = Cue(f"relevance: {why} ⇒ no category", None, "neutral", 0.0)
             scores = {k: min(v, 0.49) for k, v in c.scores.items()}
@@ -302,7 +328,7 @@ class Composer:
                 scores[k] = max(scores.get(k, 0.0), 0.5)
         if not categories:
             return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
-        composed = st * self._frame(title, self._frame_t) + sb * self._frame(body, self._frame_b)
+        composed = st * self._frame(tt, self._frame_t) + sb * self._frame(tb, self._frame_b)
         tension = c.tension
         if abs(composed) >= self._b_min:
             squashed = composed / (abs(composed) + 1.0)
