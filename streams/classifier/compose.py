@@ -67,9 +67,12 @@ class _Tok:
     word: str
     lem: tuple[str, ...]
     brk: bool  # a clause break follows / is this token
+    hits: tuple[str | None, str | None, str | None] = (None, None, None)  # one-word object, predicate, standalone
+    start: bool = False  # some lemma can start a multi-word term
 
 
 _BREAK = _Tok("", ("",), True)
+_OBJ, _PRED, _ALONE = 0, 1, 2
 _MAX_MEMO = 50_000
 
 
@@ -140,19 +143,22 @@ class Composer:
             word = word[:-2]
         found: list[_Tok] = []
         if word:
-            found.append(_Tok(word, lemmas(word), word in self._breaks))
+            lem = lemmas(word)
+            hits = tuple(next((x for x in lem if x in table), None) for table in (self._obj, self._pred, self._alone))
+            found.append(_Tok(word, lem, word in self._breaks, hits,  # type: ignore[arg-type]
+                              any(x in self._starts for x in lem)))
         if raw[-1:] in ".;:!?" or raw.endswith((".\"", ".'")):
             found.append(_BREAK)
         return tuple(found)
 
-    def _match(self, toks: list[_Tok], i: int, table: dict[str, Any]) -> tuple[str, int] | None:
+    def _match(self, toks: list[_Tok], i: int, table: dict[str, Any], kind: int) -> tuple[str, int] | None:
         """Longest term of ``table`` starting at token i, every word matched on its lemmas: (term, length).
 
         Multi-word terms are only tried when the first word can start one
-        (``_starts``), so a token normally costs one lookup per lemma.
+        (``_starts``); one-word hits were found once per distinct token (``_analyse``).
         """
-        first = toks[i].lem
-        if any(lem in self._starts for lem in first):
+        tok = toks[i]
+        if tok.start:
             for n in range(min(self._maxlen, len(toks) - i), 1, -1):
                 words = toks[i:i + n]
                 if any(t.brk and not t.word for t in words):
@@ -161,16 +167,14 @@ class Composer:
                     term = " ".join(combo)
                     if term in table:
                         return term, n
-        for lem in first:
-            if lem in table:
-                return lem, 1
-        return None
+        hit = tok.hits[kind]
+        return (hit, 1) if hit is not None else None
 
     def _scan_field(self, toks: list[_Tok], weight: float, cues: list[Cue], cats: set[str]) -> tuple[float, bool]:
         objs: dict[int, tuple[str, int, int, str | None]] = {}  # start -> (term, end, polarity, category)
         i = 0
         while i < len(toks):
-            m = self._match(toks, i, self._obj)
+            m = self._match(toks, i, self._obj, _OBJ)
             if m:
                 pol, cat = self._obj[m[0]]
                 objs[i] = (m[0], i + m[1], pol, cat)
@@ -197,8 +201,8 @@ class Composer:
             if i in objs:
                 i = objs[i][1]
                 continue
-            pm = self._match(toks, i, self._pred)
-            am = None if pm else self._match(toks, i, self._alone)
+            pm = self._match(toks, i, self._pred, _PRED)
+            am = None if pm else self._match(toks, i, self._alone, _ALONE)
             if pm is None and am is None:
                 i += 1
                 continue
