@@ -5,31 +5,36 @@ requirement" reads as escalation (the restriction word dominates) and "the
 truce collapses" as de-escalation (the cooperation word dominates).  Here the
 direction of a move is *composed*: a predicate's polarity times its object's
 polarity.  The vocabulary is data (``composition.v1.json``); the rules are
-the few lines of :meth:`Composer.compose`:
+the few lines of :meth:`Composer._scan_field` and :meth:`Composer.apply`:
 
 1. objects are ``measure`` (restrictions: +1) or ``relief`` (cooperation and
    flows: talks, truces, licences, exports, approvals: −1); in a compound the
    last object word is the head ("tariff pause" is a pause, "export
-   licensing" a restriction);
+   licensing" a restriction); "zero"/"free" next to a measure make it relief;
 2. predicates ``raise`` (+1: impose, extend, resume, rebound…) or ``lower``
    (−1: ease, lift, suspend, collapse, stall, fall…) bind the nearest object
-   within ``window`` words after them, else before them (subjects, passives),
-   in the same clause; the move is predicate × object: ease (−1) × licensing
+   within ``window`` words after them, else before them (intransitive verbs
+   look at their subject first, within ``subject_window``), in the same
+   clause; the move is predicate × object: ease (−1) × licensing
    requirement (+1) ⇒ de-escalation, collapse (−1) × talks (−1) ⇒ escalation;
 3. standalone escalation terms (charges, smuggling, retaliation, "no deal",
    supply fears…) count on their own, at a lower weight;
-4. a negator up to ``window`` words before flips a move and weakens it; a
-   hedge in the clause scales it; a number right after a predicate strengthens it;
+4. a lowering predicate of a plan ("drops plan to", "reverses decision to")
+   reverses the move it governs; a negator up to ``window`` words before
+   flips a move and weakens it; a hedge in the clause scales it; a number
+   right after a predicate strengthens it;
 5. title evidence weighs ``title_weight``; reporting frames (explainers,
-   analysts, deferrals, hedged futures) damp a field's moves; the composed
-   score c is squashed (s = c / (|c| + 1)) and, when |c| reaches
-   ``min_evidence``, pulls the engine's tension t: (t + b·s) / (1 + b·|s|),
-   b = ``blend.composed`` — strictly inside (−1, 1) and monotone in t.
+   analysts, deferrals) damp a field's moves; the composed score c is
+   squashed (s = c / (|c| + 1)) and, when |c| reaches ``min_evidence``,
+   pulls the engine's tension t: (t + b·s) / (1 + b·|s|), b =
+   ``blend.composed_agreeing`` when the title's moves agree, else
+   ``blend.composed`` — strictly inside (−1, 1) and monotone in t.
 
-The relevance gate: a category needs US–China evidence (a US or China actor,
-or an institution or bilateral frame from ``relevance.anchors``) and a policy
-context word (``relevance.context``) or a composed move; otherwise every
-category is dropped and the item is neutral.  Both steps return cues that
+The relevance gate (only for items the engine gave a category): a category
+needs a named actor (any country of the taxonomy) or an institution or
+bilateral frame from ``relevance.anchors``, and a policy context word
+(``relevance.context``) or a composed move; otherwise every category is
+dropped and the item is neutral.  Both steps return cues that
 show their reasoning, e.g. ``"eases → licensing requirement ⇒ deescalation"``.
 """
 
@@ -117,6 +122,8 @@ class Composer:
         self._add_categories: bool = data["add_categories"]
         self._free = set(data["free_markers"])
         self._intrans = set(data["intransitive"])
+        self._plans = set(data["plan_nouns"])
+        self._subject_window: int = data["subject_window"]
         fr = data["frames"]
         self._frame_t, self._frame_b = fr["title"], fr["body"]
         self._frame_words = {f for f in fr["terms"] if " " not in f}
@@ -195,6 +202,7 @@ class Composer:
                 hterm, hpol = f"no {hterm}", -1
             heads[s] = (hterm, hpol, hcat or cat)
         total, moved = 0.0, False
+        undo, undo_word = False, ""  # a lowering predicate of a plan: "drops plan to add …" reverses the next move
         i = 0
         while i < len(toks):
             tok = toks[i]
@@ -202,6 +210,10 @@ class Composer:
                 i = objs[i][1]
                 continue
             pm = self._match(toks, i, self._pred, _PRED)
+            if pm is not None and self._pred[pm[0]] < 0 and self._plan_follows(toks, i + pm[1]):
+                undo, undo_word = True, tok.word
+                i += pm[1]
+                continue
             am = None if pm else self._match(toks, i, self._alone, _ALONE)
             if pm is None and am is None:
                 i += 1
@@ -222,6 +234,8 @@ class Composer:
                 sign = self._pred[term] * opol
                 value = sign * self._w_comp * scale * weight
                 phrase = f"{prefix}{tok.word} → {oterm}"
+                if undo:
+                    value, phrase, undo = -value, f"{undo_word} plan to {phrase}", False
                 if ocat is not None:
                     cats.add(ocat)
             else:
@@ -235,6 +249,15 @@ class Composer:
                 cues.append(Cue(f"compose:{phrase} ⇒ {direction}", None, direction, round4(abs(value))))
             i += n
         return total, moved
+
+    def _plan_follows(self, toks: list[_Tok], j: int) -> bool:
+        """A plan noun ("plan", "decision", "proposal"…) then "to" within 3 words: the predicate undoes a move."""
+        for k in range(j, min(len(toks) - 1, j + 3)):
+            if toks[k].brk:
+                return False
+            if any(lem in self._plans for lem in toks[k].lem) and toks[k + 1].word == "to":
+                return True
+        return False
 
     def _modifiers(self, toks: list[_Tok], i: int) -> tuple[float, str]:
         """Negation flips (and weakens), the smallest hedge factor scales; both only within the clause."""
@@ -278,7 +301,7 @@ class Composer:
             return None
 
         if subject_first:
-            return prior(self._window) or after()
+            return prior(self._subject_window) or after()
         return after() or prior(before)
 
     def _frame(self, toks: list[_Tok], factor: float) -> float:

@@ -141,3 +141,13 @@ def test_default_engine_uses_the_composer() -> None:
 
 def test_composer_is_built_from_data() -> None:
     assert isinstance(COMPOSER, Composer) and COMPOSER.version == "1.0.0"
+
+
+@pytest.mark.parametrize("undo", ["drops plan to", "reverses decision to", "shelves proposal to", "scraps its threat to"])
+@pytest.mark.parametrize(("move", "sign"), [("add Chinese firms to entity list", 1), ("cancel visas", 1),
+                                            ("lift the export ban", -1)])
+def test_undoing_a_plan_reverses_its_move(undo: str, move: str, sign: int) -> None:
+    plain = _composed(f"US moves to {move} for China")
+    undone = _composed(f"US {undo} {move} for China")
+    assert plain.tension * sign > 0.15 and undone.tension * sign < -0.15
+    assert any("plan to" in q.phrase for q in undone.cues)
