@@ -113,6 +113,9 @@ class Composer:
         self._countries_sorted = sorted(self._countries)
         self._anchor_words = sorted(a for a in rel["anchors"] if " " not in a)
         self._anchor_phrases = sorted(a for a in rel["anchors"] if " " in a)
+        self._off_topic = set(rel["off_topic"])
+        self._institutions = set(rel["institutions"])
+        self._not_before: dict[str, set[str]] = {k: set(v) for k, v in rel["context_not_before"].items()}
         self._context_words = sorted(c for c in rel["context"] if " " not in c)
         self._context_phrases = sorted(c for c in rel["context"] if " " in c)
         self._maxlen = 3
@@ -304,6 +307,16 @@ class Composer:
             return prior(self._subject_window) or after()
         return after() or prior(before)
 
+    def _counts(self, word: str, toks: list[_Tok]) -> bool:
+        """A context word counts unless every use of it heads one of our own phrases ("trade talks")."""
+        after = self._not_before.get(word)
+        if after is None:
+            return True
+        for k, t in enumerate(toks):
+            if word in t.lem and not (k + 1 < len(toks) and any(x in after for x in toks[k + 1].lem)):
+                return True
+        return False
+
     def _frame(self, toks: list[_Tok], factor: float) -> float:
         """Reporting frames (explainers, analysts, deferrals) damp a field's composed moves."""
         words = {lem for t in toks for lem in t.lem}
@@ -322,8 +335,13 @@ class Composer:
         if anchor is None:
             anchor = next((a for a in self._anchor_words if a in words), None) or next(
                 (a for a in self._anchor_phrases if f" {a} " in text), None)
-        context = next((c for c in self._context_words if c in words), None) or next(
+        if words & self._off_topic and not words & self._institutions:
+            hit = sorted(words & self._off_topic)[0]
+            return False, f"off-topic story ('{hit}') with no institution"
+        context = next((c for c in self._context_words if c in words and self._counts(c, toks)), None) or next(
             (c for c in self._context_phrases if f" {c} " in text), None)
+        if context is None and "US" in actors and "China" in actors:
+            context = "US and China named"  # the bilateral frame itself
         if context is None and moved:
             context = "a composed move"
         if context is None:

@@ -151,3 +151,27 @@ def test_undoing_a_plan_reverses_its_move(undo: str, move: str, sign: int) -> No
     undone = _composed(f"US {undo} {move} for China")
     assert plain.tension * sign > 0.15 and undone.tension * sign < -0.15
     assert any("plan to" in q.phrase for q in undone.cues)
+
+
+@pytest.mark.parametrize(("title", "body"), [
+    ("Chinese basketball star signs with US team after trade talks", "The clubs agreed a two-year deal."),
+    ("US figure skater wins gold in Beijing Grand Prix", "She edged a Chinese rival."),
+    ("American tourists flock to China's ski resorts", "Hotels reported record bookings."),
+])
+def test_gate_drops_off_topic_stories_without_an_institution(title: str, body: str) -> None:
+    c = _composed(title, body, tension=0.4)
+    assert c.categories == () and any("off-topic" in q.phrase for q in c.cues)
+
+
+@pytest.mark.parametrize(("title", "body"), [
+    ("US tourist visa waiver travellers face new online form", "The State Department published the rule."),
+    ("Chinese football club owners face US sanctions", "The Treasury named the owners."),
+])
+def test_an_institution_keeps_a_story_with_off_topic_words(title: str, body: str) -> None:
+    assert _composed(title, body).categories == ("tariffs",)
+
+
+def test_trade_in_trade_talks_is_not_policy_context() -> None:
+    c = _composed("My semester abroad in China taught me more than trade talks", "")
+    assert c.categories == ()
+    assert _composed("China says trade with the US matters", "").categories == ("tariffs",)
