@@ -74,6 +74,7 @@ class _Tok:
     brk: bool  # a clause break follows / is this token
     hits: tuple[str | None, str | None, str | None] = (None, None, None)  # one-word object, predicate, standalone
     start: bool = False  # some lemma can start a multi-word term
+    live: bool = False  # start or any hit: the scan skips every other token at once
 
 
 _BREAK = _Tok("", ("",), True)
@@ -155,8 +156,9 @@ class Composer:
         if word:
             lem = lemmas(word)
             hits = tuple(next((x for x in lem if x in table), None) for table in (self._obj, self._pred, self._alone))
+            start = any(x in self._starts for x in lem)
             found.append(_Tok(word, lem, word in self._breaks, hits,  # type: ignore[arg-type]
-                              any(x in self._starts for x in lem)))
+                              start, start or any(h is not None for h in hits)))
         if raw[-1:] in ".;:!?" or raw.endswith((".\"", ".'")):
             found.append(_BREAK)
         return tuple(found)
@@ -184,6 +186,9 @@ class Composer:
         objs: dict[int, tuple[str, int, int, str | None]] = {}  # start -> (term, end, polarity, category)
         i = 0
         while i < len(toks):
+            if not toks[i].live:
+                i += 1
+                continue
             m = self._match(toks, i, self._obj, _OBJ)
             if m:
                 pol, cat = self._obj[m[0]]
@@ -209,6 +214,9 @@ class Composer:
         i = 0
         while i < len(toks):
             tok = toks[i]
+            if not tok.live:
+                i += 1
+                continue
             if i in objs:
                 i = objs[i][1]
                 continue
@@ -389,5 +397,4 @@ class Composer:
 
 @lru_cache(maxsize=1)
 def load_composer() -> Composer:
-    path = Path(__file__).with_name(COMPOSITION_FILE)
-    return Composer(json.loads(path.read_text(encoding="utf-8")))
+    return Composer(json.loads(Path(__file__).with_name(COMPOSITION_FILE).read_text(encoding="utf-8")))
