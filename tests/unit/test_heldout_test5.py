@@ -72,3 +72,33 @@ def test_no_text_shared_with_another_corpus_file(items, other: str) -> None:
 def test_direction_mix(items) -> None:
     dirs = Counter(it.direction for it in items)
     assert min(dirs.values()) >= 0.15 * len(items)
+
+
+def _quality_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_quality", CORPUS_DIR.parents[1] / "bench" / "quality.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("cats_right", "dir_right"), [(True, True), (True, False), (False, True), (False, False)])
+def test_by_kind_counts_categories_direction_and_both(items, cats_right: bool, dir_right: bool) -> None:
+    """bench/quality.py's per-kind figures, on predictions built to be right or wrong in each part."""
+    from streams.classifier.model import Classification
+
+    quality = _quality_module()
+    sample = [it for it in items if it.categories][:12]
+    preds = []
+    for it in sample:
+        cats = tuple(sorted(it.categories)) if cats_right else ("visas",) if "visas" not in it.categories else ()
+        want = {"escalation": 0.9, "deescalation": -0.9, "neutral": 0.0}[it.direction]
+        tension = want if dir_right else (-0.9 if it.direction != "deescalation" else 0.9)
+        preds.append(Classification(cats, {}, tension, (), (), "t"))
+    kinds = quality.by_kind(sample, preds)
+    assert sum(v["items"] for v in kinds.values()) == len(sample)
+    for v in kinds.values():
+        assert v["categories"] == float(cats_right) and v["direction"] == float(dir_right)
+        assert v["right"] == float(cats_right and dir_right)
