@@ -26,7 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from streams.classifier import DEFAULT_ENGINE, get_engine  # noqa: E402
 from streams.classifier.corpus import CORPUS_DIR, load_items  # noqa: E402
+from streams.classifier.learned import load_weights  # noqa: E402
 from streams.classifier.native import describe  # noqa: E402
+from streams.classifier.rules import RulesEngine  # noqa: E402
 
 KEYWORDS = (
     "trade talks", "negotiations?", "trade deal", "tariffs?", "duties", "levy", "levies",
@@ -80,6 +82,9 @@ def main() -> int:
         "scan": keyword_scan,
         "default": default.classify,
         "lexicon": get_engine("lexicon").classify,  # the default engine without its learned layer
+        # the default engine before issue 17: lexicon + learned layer, without composition and gate,
+        # measured in the same run so the cost of composition is read beside it
+        "uncomposed": RulesEngine(learned=load_weights()).classify,
     }
     if not args.skip_ml:
         fns["ml"] = get_engine("ml").classify
@@ -95,7 +100,9 @@ def main() -> int:
     print(f"{'re keyword scan':24} {base:>12,.0f} items/s")
     rate = best["default"]
     print(f"{'engine ' + default.name + ' (default)':24} {rate:>12,.0f} items/s   "
-          f"= {rate / base:.3f} x keyword scan   target >= 20,000: {'OK' if rate >= 20_000 else 'MISSED'}")
+          f"= {rate / base:.3f} x keyword scan   target >= 35,000 (issue 17): {'OK' if rate >= 35_000 else 'MISSED'}")
+    print(f"{'  without composition':24} {best['uncomposed']:>12,.0f} items/s   "
+          f"= {best['uncomposed'] / base:.3f} x keyword scan   (the default engine before issue 17)")
     print(f"{'engine lexicon':24} {best['lexicon']:>12,.0f} items/s   "
           f"= {best['lexicon'] / base:.3f} x keyword scan")
     if "ml" in best:

@@ -12,15 +12,17 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from .compose import Composer, load_composer
 from .errors import UnknownEngineError
 from .learned import load_weights
 from .model import Classification
 from .taxonomy import load_taxonomy
 
 DEFAULT_ENGINE = "rules"
-#: Version of the default engine: lexicon version + learned weights version and digest.
+#: Version of the default engine: lexicon version + learned weights version and digest + composition version.
 CLASSIFIER_VERSION: str = (
     f"rules-{load_taxonomy().version}+learned-{load_weights().version}.{load_weights().digest}"
+    f"+compose-{load_composer().version}"
 )
 
 
@@ -34,10 +36,29 @@ class Engine(Protocol):
     def classify(self, title: str, body: str = "") -> Classification: ...
 
 
+class ComposedEngine:
+    """The default engine: lexicon + learned layer, then composition and the relevance gate (compose.py)."""
+
+    name = "rules"
+
+    def __init__(self, inner: Engine, composer: Composer) -> None:
+        self._inner = inner
+        self._composer = composer
+        self.version = CLASSIFIER_VERSION
+
+    def classify(self, title: str, body: str = "") -> Classification:
+        return self._composer.apply(self._inner.classify(title, body), title, body, self.version)
+
+    def classify_reference(self, title: str, body: str = "") -> Classification:
+        """The inner engine's reference path, composed the same way (the fast path must equal it)."""
+        inner = self._inner.classify_reference(title, body)  # type: ignore[attr-defined]
+        return self._composer.apply(inner, title, body, self.version)
+
+
 def _make_rules() -> Engine:
     from .rules import RulesEngine
 
-    return RulesEngine(learned=load_weights())
+    return ComposedEngine(RulesEngine(learned=load_weights()), load_composer())
 
 
 def _make_lexicon() -> Engine:
