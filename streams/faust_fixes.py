@@ -45,9 +45,14 @@ the partition's commits stopped for good (traced: seek to 128, stale
 records up to 149 delivered, 128–148 dropped) and, when the stale record was
 the one just past the committed offset, Faust's tolerance of one committed past
 a record nobody processed (1 item lost in 1 of 11 ``worker-loss-sb0`` runs).
-The fix counts seeks; a fetch that began before the latest seek yields nothing
-more, and a record below the read offset (a re-delivery after a backward seek)
-is delivered instead of dropped — a duplicate, which the pipeline absorbs.
+The fix counts seeks. A fetch that overlaps a seek may hold stale records or
+fresh ones (fetched after it, the consumer's position already past them), so
+neither dropping nor delivering them is safe: its remaining records are not
+delivered and every assigned partition is sought back to its committed offset
+(``perform_seek``), from where they are fetched again. A record below the read
+offset (a re-delivery after a backward seek, e.g. of a record that was being
+delivered while the seek ran) is delivered instead of dropped. Both cost only
+duplicates, which the pipeline absorbs (idempotent sinks, the index's dedup).
 """
 
 from __future__ import annotations
@@ -155,7 +160,7 @@ def counting_seeks(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awa
 
 
 def fresh_records(original: Callable[..., AsyncIterator[tuple[Any, Any]]]) -> Callable[..., AsyncIterator[tuple[Any, Any]]]:
-    """Faust's ``Consumer.getmany`` that never yields a record fetched before a seek, and never lets one be dropped.
+    """Faust's ``Consumer.getmany`` that never yields a record of a fetch a seek overlapped, nor lets one be dropped.
 
     Faust's drain loop drops a record whose offset is below the partition's read
     offset; after a backward seek that record is exactly the one to process next,
@@ -167,7 +172,8 @@ def fresh_records(original: Callable[..., AsyncIterator[tuple[Any, Any]]]) -> Ca
         read_offset = self._read_offset
         async for tp, message in original(self, timeout):
             if getattr(self, "_tension_seeks", 0) != seeks:
-                log.debug("fetch overlapped a seek: its remaining records are re-fetched")
+                log.info("a fetch overlapped a seek: seeking back to the committed offsets to fetch its records again")
+                await self.perform_seek()
                 return
             current = read_offset.get(tp)
             if current is not None and message.offset < current:

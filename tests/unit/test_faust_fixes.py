@@ -93,6 +93,10 @@ class _FakeConsumer:
 
     def __init__(self, read: dict[str, int | None]) -> None:
         self._read_offset = read
+        self.sought_back = 0
+
+    async def perform_seek(self) -> None:
+        self.sought_back += 1
 
 
 @pytest.mark.parametrize("seek_after", [0, 1, 3])
@@ -109,6 +113,20 @@ def test_a_fetch_that_overlaps_a_seek_yields_nothing_after_it(seek_after: int) -
         return [m.offset async for _tp, m in faust_fixes.fresh_records(original)(consumer, 1.0)]
 
     assert asyncio.run(drain()) == list(range(128, 128 + seek_after))
+    assert consumer.sought_back == 1  # the undelivered records are fetched again from the committed offsets
+
+
+def test_a_fetch_without_a_seek_yields_everything_and_seeks_nothing() -> None:
+    consumer = _FakeConsumer({"raw-0": 127})
+
+    async def original(self: Any, timeout: float) -> Any:
+        for offset in range(128, 134):
+            yield "raw-0", _Msg(offset)
+
+    async def drain() -> list[int]:
+        return [m.offset async for _tp, m in faust_fixes.fresh_records(original)(consumer, 1.0)]
+
+    assert asyncio.run(drain()) == list(range(128, 134)) and consumer.sought_back == 0
 
 
 @given(st.integers(0, 500), st.lists(st.integers(0, 500), min_size=1, max_size=30))
