@@ -12,7 +12,7 @@ NATIVE_STAMP := $(VENV)/.native-stamp
 # --durations: every CI log shows the slowest tests (the budgets: unit <= 30 s, integration <= 90 s).
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: help setup native dashboard-assets demo demo-keep test test-unit test-integration bench quality weights-check fuzz kafka-up kafka-down clean
+.PHONY: help setup native dashboard-assets demo demo-keep test test-unit test-integration bench bench-deps bench-peers quality weights-check fuzz kafka-up kafka-down clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded default (local Kafka + SQLite)"
@@ -68,9 +68,22 @@ test-integration: setup
 # bench/producer.py needs a broker on the default port: start one for the run, stop it after.
 bench: setup
 	$(BIN)/tension kafka up
-	@status=0; for b in bench/*.py; do case $$b in bench/fuzz.py) continue;; esac; \
+	@status=0; for b in bench/*.py; do case $$b in bench/fuzz.py|bench/peers.py|bench/peer_apps.py) continue;; esac; \
 	  echo "== $$b"; $(BIN)/python $$b || status=1; done; \
 	$(BIN)/tension kafka down; exit $$status
+
+# Bench-only dependencies (the Quix Streams peer, py-spy), kept out of .venv and of `make test`:
+# installed into .bench-deps, which only bench/peer_apps.py's Quix process puts on its path.
+BENCH_DEPS := .bench-deps
+$(BENCH_DEPS)/.stamp: pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet --upgrade --target $(BENCH_DEPS) $$($(BIN)/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))')
+	@touch $@
+
+bench-deps: $(BENCH_DEPS)/.stamp
+
+# The topology vs Quix Streams vs a plain confluent-kafka loop, latency at fixed rates (docs/streams.md).
+bench-peers: setup bench-deps
+	$(BIN)/python bench/peers.py $(ARGS)
 
 # Reports and slow checks that are deliberately not part of `make test` (docs/classifier.md).
 quality: $(STAMP) $(NATIVE_STAMP)
