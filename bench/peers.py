@@ -40,7 +40,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from pipeline import corpus_items  # noqa: E402
+from pipeline import bench_broker, corpus_items  # noqa: E402
 from schemas.serde import AvroDeserializer, AvroSerializer  # noqa: E402
 from streams.config import StreamConfig, TopicConfig  # noqa: E402
 from streams.topics import TopicSpec, topic_specs  # noqa: E402
@@ -357,14 +356,7 @@ def main() -> None:
     kinds = [k for k in a.only.split(",") if k]
     if "quix" in kinds and not (BENCH_DEPS / "quixstreams").exists():
         raise SystemExit(f"quixstreams is not in {BENCH_DEPS}: run `make bench-peers` (or drop it from --only)")
-    cluster = None
-    bootstrap = os.environ.get("TENSION_KAFKA_BOOTSTRAP")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-peers-"))
-    if not bootstrap:
-        from tests.conftest import start_local_cluster
-
-        cluster = start_local_cluster(tmp / "kafka")
-        bootstrap = cluster.bootstrap
+    bootstrap, cluster, tmp = bench_broker("bench-peers-")
     print(f"broker {bootstrap}, {PARTITIONS} partitions, cpus {os.cpu_count()}, logs {tmp / 'logs'}", flush=True)
     try:
         if kinds and a.rounds:

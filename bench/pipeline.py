@@ -27,6 +27,7 @@ import time
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -198,6 +199,19 @@ async def run_passthrough(bootstrap: str, src: str, dst: str) -> None:
         await producer.stop()
 
 
+def bench_broker(prefix: str) -> tuple[str, Any, Path]:
+    """The broker a bench runs against: ``TENSION_KAFKA_BOOTSTRAP`` if set, else an embedded one
+    started in a fresh temp folder (returned as the cluster to stop, None otherwise)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    bootstrap = os.environ.get("TENSION_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        return bootstrap, None, tmp
+    from tests.conftest import start_local_cluster
+
+    cluster = start_local_cluster(tmp / "kafka")
+    return cluster.bootstrap, cluster, tmp
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=5000)
@@ -209,14 +223,7 @@ def main() -> None:
     if a.passthrough:
         asyncio.run(run_passthrough(a.bootstrap, *a.passthrough))
         return
-    cluster = None
-    bootstrap = os.environ.get("TENSION_KAFKA_BOOTSTRAP")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    if not bootstrap:
-        from tests.conftest import start_local_cluster
-
-        cluster = start_local_cluster(tmp / "kafka")
-        bootstrap = cluster.bootstrap
+    bootstrap, cluster, tmp = bench_broker("bench-pipeline-")
     try:
         topo = topology(bootstrap, a.items, a.partitions, tmp, a.profile)
         pt = passthrough(bootstrap, a.items, a.partitions)
