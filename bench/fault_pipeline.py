@@ -125,27 +125,50 @@ def case_items(n: int, partitions: int, seed: int) -> tuple[list[NewsItem], list
 
 
 class Feeder:
-    """Sends the items at a steady rate from a thread (idempotent, acks=all), flushes at the end."""
+    """Sends the items at a steady rate from a thread (idempotent, acks=all), flushes at the end.
 
-    def __init__(self, s: ReplicatedSetup, items: list[NewsItem], rate_per_s: float) -> None:
+    ``phases`` > 1 splits the items into that many equal parts; the first is sent at once,
+    each next one only after :meth:`advance`. Why: a fault schedule with several steps (the
+    rolling restart) must have items in flight at every step, however long the steps take on
+    a loaded host; a feed paced by the clock alone can run dry before the last step, and then
+    no resumption can be observed.
+    """
+
+    def __init__(self, s: ReplicatedSetup, items: list[NewsItem], rate_per_s: float, phases: int = 1) -> None:
         self.producer = Producer(s.bootstrap)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(s.topics.raw, items, rate_per_s), daemon=True)
+        size = -(-len(items) // phases)
+        self.parts = [items[k:k + size] for k in range(0, len(items), size)]
+        self.gates = [threading.Event() for _ in self.parts]
+        self.gates[0].set()
+        self._next = 1
+        self.thread = threading.Thread(target=self._run, args=(s.topics.raw, rate_per_s), daemon=True)
         self.thread.start()
 
-    def _run(self, topic: str, items: list[NewsItem], rate: float) -> None:
+    def advance(self) -> None:
+        """Let the next part go (a no-op once every part has been released)."""
+        if self._next < len(self.gates):
+            self.gates[self._next].set()
+            self._next += 1
+
+    def _run(self, topic: str, rate: float) -> None:
         try:
-            started, step = time.monotonic(), 10
-            for k in range(0, len(items), step):
-                self.producer.items(topic, items[k:k + step], flush=False)
-                pause = started + (k + step) / rate - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)  # pacing the load, not waiting for a condition
+            for part, gate in zip(self.parts, self.gates):
+                while not gate.wait(1.0):
+                    pass
+                started, step = time.monotonic(), 10
+                for k in range(0, len(part), step):
+                    self.producer.items(topic, part[k:k + step], flush=False)
+                    pause = started + (k + step) / rate - time.monotonic()
+                    if pause > 0:
+                        time.sleep(pause)  # pacing the load, not waiting for a condition
             self.producer.flush()
         except BaseException as exc:  # surfaced by join()
             self.error = exc
 
     def join(self, timeout_s: float) -> None:
+        for _ in self.gates:  # whatever the case did, every part is sent
+            self.advance()
         self.thread.join(timeout_s)
         assert not self.thread.is_alive(), "feeder did not finish"
         if self.error:

@@ -143,7 +143,9 @@ def run_case(cluster: LocalCluster, tmp: Path, case: str, n_items: int = 300, ti
         raw_partition = {i.id: int(i.attributes["partition"]) for i in items}
         wait_ready(p)
         notes: list[str] = []
-        feeder = Feeder(p.s, order, rate_per_s=len(order) / FEED_SECONDS[case])
+        # the rolling restart feeds a part per step (and one before): items flow at every step
+        phases = 1 + len(cluster.running_pids()) if case == "rolling-restart" else 1
+        feeder = Feeder(p.s, order, rate_per_s=len(order) / FEED_SECONDS[case], phases=phases)
         wait_for(lambda: p.check_alive() or p.classified() >= len(order) // 4, 90, "a quarter classified",
                  interval_s=0.05)
 
@@ -159,6 +161,7 @@ def run_case(cluster: LocalCluster, tmp: Path, case: str, n_items: int = 300, ti
         if case == "rolling-restart":
             steps = []
             for node in sorted(cluster.running_pids()):
+                feeder.advance()
                 steps.append(fault(lambda node=node: cluster.stop_node(node)))
                 cluster.start_node(node, timeout_s=120)
                 wait_full_isr(cluster, p.s.app_id.rsplit("-", 1)[-1], 90)
@@ -211,7 +214,12 @@ def main() -> int:
     results = []
     try:
         for case in args.case or CASES:
-            results.append(run_case(cluster, tmp / case, case, args.items))
+            try:
+                results.append(run_case(cluster, tmp / case, case, args.items))
+            except AssertionError as exc:  # a deadline missed: report the case as failed and go on
+                results.append(Result(case, float("nan"), -1, -1, False, float("nan"), [f"FAILED: {exc}"]))
+                print(f"{case}: FAILED: {exc}", flush=True)
+                continue
             r = results[-1]
             print(f"{case}: resumed {r.resumed_s:.1f}s lost {r.lost} doubled {r.doubled} "
                   f"rejoined {r.rejoined} ({r.seconds:.0f}s) {'; '.join(r.notes)}", flush=True)
@@ -231,6 +239,7 @@ def main() -> int:
     for r in results:
         for diff in r.diffs[:10]:
             print(f"{r.case}: {diff}")
+    # a failed case has lost = doubled = -1 (not measured): it fails the run too
     return 0 if all(r.lost == 0 and r.doubled == 0 and r.rejoined and not r.diffs for r in results) else 1
 
 
