@@ -17,10 +17,10 @@ def dashboard(
 ) -> None:
     """Serve the tension dashboard: charts per category, current levels, alerts, items behind a point."""
     from tension.cli import configure_logging
-    from tension.dashboard.api import ApiConfig
-    from tension.dashboard.errors import DashboardError
-    from tension.dashboard.server import serve
-    from tension.dashboard.store import open_store
+    from dashboard.api import ApiConfig
+    from dashboard.errors import DashboardError
+    from dashboard.server import serve
+    from dashboard.store import open_store
     from tension.settings import load_settings
 
     s = load_settings()

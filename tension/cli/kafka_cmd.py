@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from tension.localkafka import LocalCluster, LocalKafkaError, assemble
+from devenv.localkafka import LocalCluster, LocalKafkaError, assemble
 from tension.settings import LocalKafkaSettings, load_settings
 
 app = typer.Typer(help="Run a real Apache Kafka 4.x (KRaft) locally, assembled from Maven Central.")
@@ -31,7 +31,7 @@ def cluster_from(cfg: LocalKafkaSettings, nodes: int = 1, run_dir: Path | None =
 
 def _existing(cfg: LocalKafkaSettings) -> list[LocalCluster]:
     """Clusters that have a run folder, without fetching anything."""
-    from tension.localkafka.assemble import KafkaDistribution
+    from devenv.localkafka.assemble import KafkaDistribution
 
     dist = KafkaDistribution(cfg.version, cfg.lib_root / cfg.version)
     found = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from tension.localkafka.exceptions import LocalKafkaError
-from tension.registry import LocalRegistry, LocalRegistryError, assemble
-from tension.registry.assemble import RegistryDistribution, find_runner
+from devenv.localkafka.exceptions import LocalKafkaError
+from devenv.registry import LocalRegistry, LocalRegistryError, assemble
+from devenv.registry.assemble import RegistryDistribution, find_runner
 from tension.settings import LocalRegistrySettings, load_settings
 
 app = typer.Typer(help="Run Apicurio Registry (Confluent-compatible API) locally, fetched from Maven Central.")

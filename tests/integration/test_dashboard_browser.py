@@ -33,9 +33,9 @@ import pytest
 
 from connectors.sinks.base import SinkRecord
 from connectors.sinks.sqlite import SQLiteSink
-from tension.dashboard.page import vendor_missing
-from tension.dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
-from tension.procs import free_port_block
+from dashboard.page import vendor_missing
+from dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

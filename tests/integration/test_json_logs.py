@@ -37,7 +37,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
 
 
 def test_worker_and_sink_log_json_lines_and_the_sink_its_progress(kafka: Any, tmp_path: Path) -> None:
-    from tension.procs import free_port_block
+    from devenv.procs import free_port_block
 
     setup = Setup(kafka.bootstrap, tmp_path, partitions=1)
     env = setup.env(free_port_block(span=2), "state")
@@ -75,7 +75,7 @@ def test_worker_and_sink_log_json_lines_and_the_sink_its_progress(kafka: Any, tm
 
 @pytest.mark.parametrize("level", ["WARNING", "DEBUG"])
 def test_the_worker_obeys_the_log_level(kafka: Any, tmp_path: Path, level: str) -> None:
-    from tension.procs import free_port_block, listening
+    from devenv.procs import free_port_block, listening
 
     setup = Setup(kafka.bootstrap, tmp_path, partitions=1)
     port = free_port_block(span=2)

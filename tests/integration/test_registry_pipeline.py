@@ -27,8 +27,8 @@ from connectors.sources.normalize import ReadOptions
 from schemas import catalog
 from schemas.models import NewsItem
 from streams.processing import classify_news
-from tension.procs import free_port_block
-from tension.registry import LocalRegistry
+from devenv.procs import free_port_block
+from devenv.registry import LocalRegistry
 from tests.helpers import unique, wait_for
 from tests.integration.secure_support import run_cli, start_cli, stop
 from tests.integration.test_secure_pipeline import _sqlite_finals

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tension.localkafka.secure import generate_tls
+from devenv.localkafka.secure import generate_tls
 from tests.integration.secure_support import Principal, SecureSetup, run_cli
 
 pytestmark = [pytest.mark.integration]

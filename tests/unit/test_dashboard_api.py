@@ -16,10 +16,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.sinks.sqlite import SQLiteSink
-from tension.dashboard.api import ApiConfig
-from tension.dashboard.server import create_app
-from tension.dashboard.store import Store, open_store
-from tension.dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
+from dashboard.api import ApiConfig
+from dashboard.server import create_app
+from dashboard.store import Store, open_store
+from dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
 
 SPEC = SyntheticSpec(days=3)
 

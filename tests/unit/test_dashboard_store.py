@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tension.dashboard import params
-from tension.dashboard.errors import InvalidParameter, StoreConfigError
-from tension.dashboard.server import is_loopback
-from tension.dashboard.store import iso, open_store
-from tension.dashboard.store_postgres import PostgresStore, redact
-from tension.dashboard.store_sqlite import SQLiteStore
+from dashboard import params
+from dashboard.errors import InvalidParameter, StoreConfigError
+from dashboard.server import is_loopback
+from dashboard.store import iso, open_store
+from dashboard.store_postgres import PostgresStore, redact
+from dashboard.store_sqlite import SQLiteStore
 from tension.settings import PROJECT_ROOT
 
 

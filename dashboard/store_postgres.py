@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from tension.dashboard.errors import StoreConfigError, StoreUnavailable
-from tension.dashboard.store import MissingTables, Store
+from dashboard.errors import StoreConfigError, StoreUnavailable
+from dashboard.store import MissingTables, Store
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tension.dashboard.errors import EmptyStore, NotFound, StoreConfigError, UnknownCategory
+from dashboard.errors import EmptyStore, NotFound, StoreConfigError, UnknownCategory
 
 #: columns of index_rows the API returns, in this order
 INDEX_COLUMNS = ("category", "window_kind", "window_size_s", "window_start", "window_end", "n_total",
@@ -301,7 +301,7 @@ def open_store(url: str) -> Store:
     if not url:
         raise StoreConfigError("no store given: pass --store sqlite:///path or postgresql://...")
     if url.startswith(("postgresql://", "postgres://")):
-        from tension.dashboard.store_postgres import PostgresStore
+        from dashboard.store_postgres import PostgresStore
 
         return PostgresStore(url)
     if url.startswith("sqlite://"):
@@ -313,6 +313,6 @@ def open_store(url: str) -> Store:
         raise StoreConfigError(f"unsupported store scheme {url.split('://', 1)[0]!r}: use sqlite or postgresql")
     else:
         path = url
-    from tension.dashboard.store_sqlite import SQLiteStore
+    from dashboard.store_sqlite import SQLiteStore
 
     return SQLiteStore(path)

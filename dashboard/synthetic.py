@@ -7,7 +7,7 @@ and dense (so the Wilson band of ``streams.index`` widens and narrows); hopping
 windows step one hour, the newest ones (and the current day) are left open
 (``final`` false) as they would be in a running pipeline.
 
-    python -m tension.dashboard.synthetic var/synthetic.sqlite --days 30
+    python -m dashboard.synthetic var/synthetic.sqlite --days 30
 """
 
 from __future__ import annotations
