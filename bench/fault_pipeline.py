@@ -27,7 +27,7 @@ from tension.admin import apply_specs
 from devenv.localkafka import LocalCluster
 from tests.helpers import unique, wait_for
 from tests.integration.sink_support import SinkProcess, Topics, fully_committed, sink_env
-from tests.integration.test_streams_support import (
+from tests.integration.stream_support import (
     ROW_FIELDS, Producer, Setup, Worker, caught_up, flush_items, reference_finals, seed_items,
     shuffled_within, synthetic,
 )

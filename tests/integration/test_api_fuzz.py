@@ -140,7 +140,7 @@ START_SEEN: Counter[str] = Counter()
 @pytest.fixture(scope="module")
 def worker(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real worker, hit from the moment it is spawned; a second app id starts on the same data dir."""
-    from tests.integration.test_streams_support import Setup, Worker
+    from tests.integration.stream_support import Setup, Worker
 
     tmp = tmp_path_factory.mktemp("worker-fuzz")
     one, two = Setup(kafka.bootstrap, tmp, partitions=1), Setup(kafka.bootstrap, tmp, partitions=1)

@@ -297,8 +297,14 @@ def test_clear_messages_for_unknown_category_empty_and_unreachable_stores(browse
         assert "store is empty" in page.inner_text("#message")
         page.close()
 
-    missing = tmp_path / "gone" / "tension.sqlite"
+    missing = tmp_path / "gone" / "tension.sqlite"  # there at the start (the CLI refuses a missing store), then gone
+    missing.parent.mkdir()
+    sink = SQLiteSink(missing)
+    sink.open()
+    sink.close()
     with dashboard(f"sqlite:///{missing}") as url:
+        for path in missing.parent.iterdir():
+            path.unlink()
         page = open_page(browser, url, wait_for="body[data-error]")
         message = page.inner_text("#message")
         assert "unreachable" in message and str(missing) in message

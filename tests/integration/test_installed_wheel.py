@@ -27,7 +27,8 @@ from tests.helpers import unique, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "schemas", "streams", "connectors", "tension")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "schemas", "streams", "connectors", "tension", "dashboard",
+           "devenv")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from connectors.sources import publish_paths
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
-from tests.integration.test_streams_support import Setup
+from tests.integration.stream_support import Setup
 
 pytestmark = pytest.mark.integration
 

@@ -32,7 +32,7 @@ from devenv.registry import LocalRegistry
 from tests.helpers import unique, wait_for
 from tests.integration.secure_support import run_cli, start_cli, stop
 from tests.integration.test_secure_pipeline import _sqlite_finals
-from tests.integration.test_streams_support import Producer, Setup, flush_items, reference_finals, seed_items
+from tests.integration.stream_support import Producer, Setup, flush_items, reference_finals, seed_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

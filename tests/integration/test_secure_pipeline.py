@@ -26,7 +26,7 @@ from streams.processing import classify_news
 from devenv.procs import free_port_block
 from tests.helpers import wait_for
 from tests.integration.secure_support import SecureSetup, run_cli, start_cli, stop
-from tests.integration.test_streams_support import ROW_FIELDS, flush_items, reference_finals, seed_items
+from tests.integration.stream_support import ROW_FIELDS, flush_items, reference_finals, seed_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
