@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from tension.access import check_worker_access
+from tension.exits import EXIT_INVALID, fail
 from tension.preflight import require_kafka
 from tension.settings import load_settings
 from tension.wiring import stream_config
@@ -26,6 +28,10 @@ def worker(
     # Faust retries a dead broker for ever; a worker that cannot start says so at once (exit 2)
     require_kafka(s.bootstrap, s.kafka.connect_timeout_s)
     cfg = stream_config(s, **({"web_port": web_port} if web_port else {}))
+    # ... and Faust logs a missing ACL and retries for ever: one line naming it, exit 1 (tension.exits)
+    missing = check_worker_access(cfg.kafka, cfg.topics, cfg.app_id, s.kafka.connect_timeout_s)
+    if missing:
+        fail(missing, EXIT_INVALID)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     faust_app = create_app(cfg)
     level = (loglevel or s.log_level).upper()
