@@ -11,7 +11,7 @@ late record never overwrites a newer one.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, overload
 
 ITEM_COLUMNS = ("item_id", "title", "body", "source", "url", "published_at", "categories", "scores", "tension",
                 "direction", "cues", "actors", "classifier_version", "classified_at", "kafka_partition",
@@ -42,6 +42,12 @@ RESERVED_COLUMNS = frozenset({"index"})
 def quoted(column: str) -> str:
     """``column`` as it must appear in SQL text."""
     return f'"{column}"' if column in RESERVED_COLUMNS else column
+
+
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: datetime | str | None) -> str | None: ...
 
 
 def iso(value: datetime | str | None) -> str | None:
