@@ -10,6 +10,8 @@ COPY schemas ./schemas
 COPY streams ./streams
 COPY connectors ./connectors
 COPY tension ./tension
+COPY dashboard ./dashboard
+COPY devenv ./devenv
 COPY seeds ./seeds
 # gcc only while installing: setup.py compiles the classifier's hot modules (mypyc).
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \

@@ -36,8 +36,8 @@ $(NATIVE_STAMP): $(STAMP) $(NATIVE_SRC)
 native: $(NATIVE_STAMP)
 
 # The dashboard's chart library (uPlot), from npm, pinned by the committed lock file;
-# installed into tension/dashboard/node_modules (git-ignored) and served by the dashboard.
-DASH_DIR   := tension/dashboard
+# installed into dashboard/node_modules (git-ignored) and served by the dashboard.
+DASH_DIR   := dashboard
 DASH_STAMP := $(DASH_DIR)/node_modules/.installed-stamp
 
 $(DASH_STAMP): $(DASH_DIR)/package.json $(DASH_DIR)/package-lock.json

@@ -24,10 +24,10 @@ from streams.config import IndexConfig, StreamConfig, TopicConfig
 from streams.processing import classify_news
 from streams.topics import topic_specs
 from tension.admin import apply_specs
-from tension.localkafka import LocalCluster
+from devenv.localkafka import LocalCluster
 from tests.helpers import unique, wait_for
 from tests.integration.sink_support import SinkProcess, Topics, fully_committed, sink_env
-from tests.integration.test_streams_support import (
+from tests.integration.stream_support import (
     ROW_FIELDS, Producer, Setup, Worker, caught_up, flush_items, reference_finals, seed_items,
     shuffled_within, synthetic,
 )

@@ -50,8 +50,8 @@ sys.path.insert(0, str(ROOT))
 from bench.fault_pipeline import (  # noqa: E402
     Feeder, Pipeline, case_items, index_owner, leader_of, pipeline, settle, wait_full_isr,
 )
-from tension.localkafka import LocalCluster, assemble  # noqa: E402
-from tension.procs import free_port_block  # noqa: E402
+from devenv.localkafka import LocalCluster, assemble  # noqa: E402
+from devenv.procs import free_port_block  # noqa: E402
 from tension.settings import LocalKafkaSettings  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402
 

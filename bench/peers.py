@@ -56,7 +56,7 @@ from schemas.serde import AvroDeserializer, AvroSerializer  # noqa: E402
 from streams.config import StreamConfig, TopicConfig  # noqa: E402
 from streams.topics import TopicSpec, topic_specs  # noqa: E402
 from tension.admin import apply_specs  # noqa: E402
-from tension.procs import free_port_block  # noqa: E402
+from devenv.procs import free_port_block  # noqa: E402
 
 PARTITIONS = 2
 BENCH_DEPS = ROOT / ".bench-deps"  # where `make bench-peers` installs quixstreams

@@ -36,7 +36,7 @@ from schemas.serde import AvroDeserializer, AvroSerializer  # noqa: E402
 from streams.config import StreamConfig, TopicConfig  # noqa: E402
 from streams.topics import TopicSpec, topic_specs  # noqa: E402
 from tension.admin import apply_specs  # noqa: E402
-from tension.procs import free_port_block  # noqa: E402
+from devenv.procs import free_port_block  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:

@@ -146,3 +146,30 @@ class KafkaConnection:
 def as_connection(value: KafkaConnection | str) -> KafkaConnection:
     """Accept either a connection or a bare bootstrap string (PLAINTEXT), for callers and tests."""
     return value if isinstance(value, KafkaConnection) else KafkaConnection(bootstrap=value)
+
+
+#: libpq connection parameters that hold a secret
+DSN_SECRETS = ("password", "sslpassword")
+
+
+def redact_dsn(dsn: str) -> str:
+    """A PostgreSQL DSN (URL or ``key=value`` form) for logs, errors and labels: secrets become ``***``.
+
+    The one redaction of both the PostgreSQL sink and the dashboard's store. The
+    DSN is parsed by libpq's own rules (psycopg's ``conninfo``), so a password in
+    the URL's user info, in its query string or as a keyword is found alike; the
+    other parameters (host, port, user, database, sslmode) stay, to say where the
+    store is. A DSN that does not parse is not shown at all.
+    """
+    try:
+        from psycopg import conninfo
+    except ImportError:  # pragma: no cover - only callers that use PostgreSQL get here
+        return "<DSN not shown: psycopg is not installed>"
+    try:
+        parts = conninfo.conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - any parse failure: show nothing of it
+        return "<unparseable DSN>"
+    for name in DSN_SECRETS:
+        if parts.get(name):
+            parts[name] = "***"
+    return conninfo.make_conninfo(**{k: str(v) for k, v in parts.items()})

@@ -24,10 +24,6 @@ class UndecodableRecord(StreamError):
     reason = "decode"
 
 
-class ClassifierFailure(StreamError):
-    reason = "classifier"
-
-
 class LateEvent(StreamError):
     """An item older than the watermark (max event time − grace): counted and dead-lettered."""
 

@@ -121,12 +121,6 @@ class WindowAggregator:
         return rows_of(agg, self.cfg, kind=spec.kind, size_ms=spec.size_ms, start=start, final=final)
 
 
-def window_rows_of(state: TableState, w: Windows, cfg: IndexConfig, name: str, start: int, *,
-                   final: bool) -> list[dict[str, Any]]:
-    """The rows of one window read from ``state`` (one-off; batches use :class:`WindowAggregator`)."""
-    return WindowAggregator(state, w, cfg).rows(name, start, final=final)
-
-
 def event_time_ms(item: dict[str, Any]) -> int:
     """The item's publication time as a Kafka timestamp (ms since epoch, UTC)."""
     published = item["published_at"]

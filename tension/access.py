@@ -19,6 +19,7 @@ confluent-kafka's admin client, with the super user's connection.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -127,3 +128,62 @@ def upsert_user(admin_connection: KafkaConnection, user: str, password: str, mec
         futures[user].result(timeout=timeout_s)
     except Exception as exc:
         raise AdminError(f"cannot set the credential of {user}: {admin_connection.redact(str(exc))}") from exc
+
+
+def check_worker_access(connection: KafkaConnection, topics: TopicConfig, app_id: str,
+                        timeout_s: float = 10.0) -> str | None:
+    """The first ACL the worker's principal lacks, as one line; None when none is missing.
+
+    Faust reports a refused topic or group only in its own log and keeps
+    retrying, so `tension worker` asks first, reading nothing and writing
+    nothing: Describe on every topic it uses (metadata), its group (an offset
+    fetch as ``<app_id>``) and Read on the raw topic (one fetch from its end).
+    Write is not probed (that would need a record); the producer's delivery
+    errors name a missing Write when it happens. A PLAINTEXT connection is not
+    checked (no principal to authorize: the embedded default).
+    """
+    if connection.security_protocol == "PLAINTEXT":
+        return None
+    from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    from tension.kafka_errors import describe_kafka_error
+
+    quiet = {"client.id": "tension-worker-preflight", "log_level": 0}  # the answer is the one line below
+    admin = AdminClient(connection.librdkafka(**quiet))
+    raw_readable = False
+    for name in (topics.raw, topics.classified, topics.index, topics.alerts, topics.deadletter):
+        # one topic per request: a request for all topics silently leaves out the ones not authorized
+        found = admin.list_topics(topic=name, timeout=timeout_s).topics.get(name)
+        if name == topics.raw:
+            raw_readable = found is not None and found.error is None  # absent yet: nothing to fetch from
+        refused = found is not None and found.error is not None
+        if refused and found.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            operation = "Describe and Read" if name == topics.raw else "Describe, Write and Create"
+            problem = describe_kafka_error(KafkaException(found.error), topic=name, operation=operation)
+            return problem.message if problem else str(found.error)
+    consumer = Consumer(connection.librdkafka(**quiet, **{"group.id": app_id, "enable.auto.commit": False}))
+    try:
+        try:
+            consumer.committed([TopicPartition(topics.raw, 0)], timeout=timeout_s)
+        except KafkaException as exc:
+            problem = describe_kafka_error(exc, group=app_id, operation="Read")
+            return problem.message if problem else None  # another error: Faust will meet and report it
+        if not raw_readable:
+            return None
+        consumer.assign([TopicPartition(topics.raw, 0, OFFSET_END)])
+        resolved_at = None
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            msg = consumer.poll(0.25)
+            if msg is not None and msg.error() is not None:
+                problem = describe_kafka_error(KafkaException(msg.error()), topic=topics.raw, operation="Read")
+                if problem:
+                    return problem.message
+            if resolved_at is None and consumer.position([TopicPartition(topics.raw, 0)])[0].offset >= 0:
+                resolved_at = time.monotonic()  # the end offset is known: the fetch that needs Read follows
+            if resolved_at is not None and time.monotonic() - resolved_at > 1.0:
+                return None  # a fetch went through without a refusal: Read is allowed
+        return None
+    finally:
+        consumer.close()

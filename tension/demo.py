@@ -31,9 +31,8 @@ from schemas.models import CATEGORIES
 from streams.index import OVERALL
 from streams.topics import topic_specs
 from tension.admin import apply_specs
-from tension.cli.kafka_cmd import cluster_from
-from tension.cli.worker_cmd import stream_config
 from tension.settings import PROJECT_ROOT, Settings
+from tension.wiring import local_cluster, stream_config
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ class Demo:
 
     def run(self, paths: list[Path]) -> int:
         s = self.settings
-        cluster = cluster_from(s.local_kafka)
+        cluster = local_cluster(s.local_kafka)
         started_kafka = not cluster.running_pids()
         # SIGTERM would end the process without unwinding, leaving broker, worker, sink and
         # dashboard as orphans: treat it like Ctrl-C, so the finally below stops them. SIGINT is

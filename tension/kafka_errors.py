@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tension.cli.exits import EXIT_INVALID
+from tension.exits import EXIT_INVALID
 
 
 @dataclass(frozen=True)

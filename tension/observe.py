@@ -10,7 +10,7 @@ loop; this serves, from a daemon thread on one port (``TENSION_SINK__METRICS_POR
   up within the configured lag), else 503; both with a small JSON body saying why.
 
 The worker serves the same three paths on its Faust web port (``streams.metrics``),
-the dashboard on its own port (``tension.dashboard.server``).
+the dashboard on its own port (``dashboard.server``).
 """
 
 from __future__ import annotations

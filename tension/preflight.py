@@ -3,7 +3,7 @@
 Kafka clients retry a dead bootstrap address for 15-30 s before they give up,
 and then fail with a client-specific error deep in a stack. A command checks
 first, within ``TENSION_KAFKA__CONNECT_TIMEOUT_S``, and reports one line
-naming the address (exit code 2, :mod:`tension.cli.exits`). The check is a TCP
+naming the address (exit code 2, :mod:`tension.exits`). The check is a TCP
 connect: it proves a listener, not a healthy cluster, so the clients' own
 retries still cover what comes after.
 """

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tension.localkafka import LocalCluster, assemble
+from devenv.localkafka import LocalCluster, assemble
 from tests.helpers import unique, wait_for
-from tension.procs import free_port_block
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT, LocalKafkaSettings
 
 log = logging.getLogger(__name__)

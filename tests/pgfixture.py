@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from tension.procs import free_port_block
+from devenv.procs import free_port_block
 
 
 def pg_bin() -> Path | None:

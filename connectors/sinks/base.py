@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -38,6 +37,8 @@ from connectors.sinks.clients import REFUSALS as _REFUSALS
 from connectors.sinks.clients import DeadLetterProducer
 from connectors.sinks.metrics import SinkMetrics
 from schemas.connection import KafkaConnection
+from schemas.deadletters import build as build_dead_letter
+from schemas.deadletters import cut_key
 from schemas.catalog import TOPIC_RECORDS
 from schemas.registry import RegistryConfig
 from schemas.serde import TopicSerdes
@@ -411,12 +412,9 @@ class SinkRunner:
                      raw: bytes, reason: str, error_class: str, message: str) -> None:
         log.warning("dead-lettering %s[%d]@%d (%s): %s", topic, partition, offset, reason, message[:300],
                     extra={"topic": topic, "partition": partition, "offset": offset, "reason": reason})
-        future = self._producer.send(self.deadletter_topic, key=key, value=self._dead({
-            "original": raw, "original_key": key, "source_topic": topic, "source_partition": partition,
-            "source_offset": offset, "source_ref": None, "error_class": error_class,
-            "error_message": message[:2000], "reason": reason, "stage": f"sink:{self.sink.name}",
-            "attempt": 1, "failed_at": datetime.now(timezone.utc),
-        }))
+        letter = build_dead_letter(raw, reason=reason, stage=f"sink:{self.sink.name}", error_class=error_class,
+                                   error_message=message, key=key, topic=topic, partition=partition, offset=offset)
+        future = self._producer.send(self.deadletter_topic, key=cut_key(key), value=self._dead(letter.to_avro()))
         self._batch.dead.append((future, (topic, partition, offset)))
         self.dead_lettered += 1
         self.metrics.dead_lettered(reason)

@@ -27,6 +27,7 @@ from connectors.exceptions import MigrationError, SinkConfigError, StoreNotReady
 from connectors.sinks import migrations
 from connectors.sinks.base import Sink, SinkRecord
 from connectors.sinks.rows import JSON_COLUMNS, TABLES, dumps, latest_per_key, split_by_table
+from schemas.connection import redact_dsn as redact  # noqa: F401 (also this module's name for it)
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +37,6 @@ _MIGRATION_LOCK = zlib.crc32(b"tension-stream schema_migrations")
 
 class _Secret(Protocol):
     def get_secret_value(self) -> str: ...
-
-
-def redact(dsn: str) -> str:
-    """The DSN with its password replaced, for logs and error messages."""
-    try:
-        parts = conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<unparseable DSN>"
-    if parts.get("password"):
-        parts["password"] = "***"
-    return conninfo.make_conninfo(**{k: str(v) for k, v in parts.items()})
 
 
 def _merge_sql(table: str) -> sql.Composed:

@@ -1,48 +1,22 @@
-"""Records → table rows, shared by every store so the stores hold the same columns.
+"""Records → table rows, shared by every store so the stores hold the same columns (schemas/stored.py).
 
 Each table has a unique key and a "newest wins" version column: a replayed or
 late record never overwrites a newer one. ``latest_per_key`` applies the same
 rule inside one batch (the database's ``ON CONFLICT`` cannot touch one row
 twice in a statement). Timestamps stay ``datetime`` here; each store formats
-them (SQLite: ISO 8601 text with milliseconds and ``Z``, which sorts like time).
+them (SQLite and files: ``schemas.stored.iso``, ISO 8601 text with milliseconds and ``Z``,
+which sorts like time).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 from typing import Any
 
 from connectors.sinks.base import SinkRecord
-
-ITEM_COLUMNS = ("item_id", "title", "body", "source", "url", "published_at", "categories", "scores", "tension",
-                "direction", "cues", "actors", "classifier_version", "classified_at", "kafka_partition",
-                "kafka_offset")
-INDEX_COLUMNS = ("category", "window_kind", "window_size_s", "window_start", "window_end", "n_total", "n_category",
-                 "n_escalating", "n_deescalating", "share", "index", "signed_mean", "balance", "final", "top_items",
-                 "emitted_at", "evidence", "sparse", "interval_level", "share_low", "share_high", "index_low",
-                 "index_high")
-#: the columns TensionIndexUpdate v2 added, with the schema's defaults (what a v1 record resolves to)
-INDEX_V2_DEFAULTS: dict[str, Any] = {"evidence": None, "sparse": False, "interval_level": None, "share_low": None,
-                                     "share_high": None, "index_low": None, "index_high": None}
-ALERT_COLUMNS = ("alert_id", "category", "rule", "window_start", "window_end", "value", "threshold", "message",
-                 "items", "created_at")
-
-#: table → (kind of record, columns, unique key, version column: the newest value of it wins)
-TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
-    "items": ("item", ITEM_COLUMNS, ("item_id",), "classified_at"),
-    "index_rows": ("index", INDEX_COLUMNS, ("category", "window_kind", "window_size_s", "window_start"), "emitted_at"),
-    "alerts": ("alert", ALERT_COLUMNS, ("alert_id",), "created_at"),
-}
-KIND_TABLE = {kind: table for table, (kind, *_rest) in TABLES.items()}
-#: columns holding JSON (lists and maps)
-JSON_COLUMNS = frozenset({"categories", "scores", "cues", "actors", "top_items", "items"})
-
-
-def iso(value: datetime) -> str:
-    """UTC, millisecond precision, ``Z``: fixed width, so text order is time order."""
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from schemas.stored import (ALERT_COLUMNS, INDEX_COLUMNS, INDEX_V2_DEFAULTS, ITEM_COLUMNS, JSON_COLUMNS,  # noqa: F401
+                            KIND_TABLE, TABLES, iso)
 
 
 def dumps(value: Any) -> str:

@@ -11,7 +11,7 @@ a dead letter of that record, with reason, stage and coordinates.
 :meth:`Outbox.settle` is called before the body returns: it awaits every
 delivery future of the batch, dead-letters the records whose outputs were
 refused, and waits until every dead letter is acked. A dead letter always fits
-(``streams.deadletters`` cuts it), so the only way one fails is a broker that
+(``schemas.deadletters`` cuts it), so the only way one fails is a broker that
 does not answer; then the stage retries it with back-off instead of acking a
 record that is neither processed nor dead-lettered.
 """
@@ -28,7 +28,7 @@ from typing import Any
 import faust
 
 from streams import metrics
-from streams.deadletters import cut_key, dead_letter, original_budget
+from schemas.deadletters import cut_key, dead_letter, original_budget
 from streams.exceptions import DeliveryFailed, StreamError
 from streams.sending import Sender, delivered
 

@@ -6,7 +6,7 @@ area can be developed without touching the others. Modules whose optional
 dependencies are missing are skipped with a note rather than breaking the CLI.
 
 Failures reach the user as one line naming what failed, with the exit codes of
-:mod:`tension.cli.exits`; a traceback only with ``--debug`` (or ``TENSION_DEBUG=1``).
+:mod:`tension.exits`; a traceback only with ``--debug`` (or ``TENSION_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import typer
 from pydantic import ValidationError
 
 from schemas.exceptions import RegistryError
-from tension.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_UNREACHABLE
+from tension.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_UNREACHABLE, error_line
 from tension.preflight import ServiceUnreachable
 from tension.settings import describe_validation_error
 
@@ -127,6 +127,5 @@ def main() -> None:
 def _fail(message: str, code: int) -> None:
     if _debug["on"]:
         traceback.print_exc()
-    first = message.strip().splitlines()[0] if message.strip() else "failed"
-    print(f"tension: error: {first}", file=sys.stderr)
+    print(error_line(message), file=sys.stderr)
     sys.exit(code)

@@ -21,7 +21,7 @@ def demo(
 ) -> None:
     """Start Kafka, worker and sink, publish seeds/, wait for SQLite, print a summary, stop."""
     from tension.demo import Demo, DemoError
-    from tension.localkafka import LocalKafkaError
+    from devenv.localkafka import LocalKafkaError
 
     s = load_settings()
     configure_logging(s.log_level, s.log_format)

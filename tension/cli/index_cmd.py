@@ -16,7 +16,7 @@ import typer
 
 from streams.offline import calibrate, read_facts, reference
 from streams.processing import event_time_ms
-from tension.cli.worker_cmd import index_config
+from tension.wiring import index_config
 from tension.settings import load_settings
 
 app = typer.Typer()

@@ -3,53 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
-from tension.localkafka import LocalCluster, LocalKafkaError, assemble
+from tension.exits import EXIT_INVALID, fail
 from tension.settings import LocalKafkaSettings, load_settings
+from tension.wiring import LOCAL_RUN_DIRS, local_cluster
+
+if TYPE_CHECKING:  # pragma: no cover - types only; devenv is loaded inside the commands
+    from devenv.localkafka import LocalCluster
 
 app = typer.Typer(help="Run a real Apache Kafka 4.x (KRaft) locally, assembled from Maven Central.")
 console = Console(stderr=True)
 
 
-#: run folder per (nodes, secure): the open sandbox, the quorum, the secured single node
-_RUN_DIRS = {(1, False): "run", (3, False): "run-3", (1, True): "run-secure"}
-
-
-def cluster_from(cfg: LocalKafkaSettings, nodes: int = 1, run_dir: Path | None = None,
-                 secure: bool = False) -> LocalCluster:
-    """The cluster described by settings; `nodes` and `secure` pick its run folder."""
-    if (nodes, secure) not in _RUN_DIRS:
-        raise ValueError("--secure runs a single node")
-    dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
-    run = run_dir or cfg.home / _RUN_DIRS[(nodes, secure)]
-    return LocalCluster(dist, run, nodes=nodes, host=cfg.host, port=cfg.port,
-                        controller_port=cfg.controller_port, heap=cfg.heap, secure=secure)
-
-
 def _existing(cfg: LocalKafkaSettings) -> list[LocalCluster]:
     """Clusters that have a run folder, without fetching anything."""
-    from tension.localkafka.assemble import KafkaDistribution
-
-    dist = KafkaDistribution(cfg.version, cfg.lib_root / cfg.version)
-    found = []
-    for (nodes, secure), sub in _RUN_DIRS.items():
-        if (cfg.home / sub).exists():
-            found.append(LocalCluster(dist, cfg.home / sub, nodes=nodes, host=cfg.host, port=cfg.port,
-                                      controller_port=cfg.controller_port, heap=cfg.heap, secure=secure))
-    return found
+    return [local_cluster(cfg, nodes, cfg.home / sub, secure, fetch=False)
+            for (nodes, secure), sub in LOCAL_RUN_DIRS.items() if (cfg.home / sub).exists()]
 
 
-def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(1)
+def _fail(exc: Exception) -> NoReturn:
+    fail(str(exc), EXIT_INVALID)
 
 
 @app.command()
 def fetch() -> None:
     """Assemble the Kafka classpath from Maven Central (once; cached in .kafka/lib)."""
+    from devenv.localkafka import LocalKafkaError, assemble
+
     cfg = load_settings().local_kafka
     try:
         dist = assemble(cfg.lib_root, cfg.version, cfg.scala, cfg.log4j_version)
@@ -63,9 +47,11 @@ def up(nodes: int = typer.Option(1, help="1, or 3 for a KRaft quorum with replic
        secure: bool = typer.Option(False, "--secure", help="SASL_SSL (SCRAM-SHA-512) listener, local CA, "
                                    "StandardAuthorizer; the super user's settings go to <run>/tls/admin.env")) -> None:
     """Start the local broker (or quorum) and wait until it answers."""
+    from devenv.localkafka import LocalKafkaError
+
     cfg = load_settings().local_kafka
     try:
-        cluster = cluster_from(cfg, nodes, secure=secure)
+        cluster = local_cluster(cfg, nodes, secure=secure)
         if cluster.running_pids():
             console.print(f"already running: {cluster.bootstrap}")
             return
@@ -130,15 +116,13 @@ def grant(component: str = typer.Argument(..., help="producer, worker, sink:sqli
           name: str = typer.Option(..., "--user", help="the principal User:<name>"),
           print_only: bool = typer.Option(False, "--print", help="print kafka-acls.sh commands instead")) -> None:
     """Grant a component's least-privilege ACLs (topic names, app id, sink groups from settings)."""
-    from streams.config import TopicConfig
     from tension.access import COMPONENTS, as_commands, component_acls, grant as apply_acls
+    from tension.wiring import topic_config
 
     if component not in COMPONENTS:
         raise typer.BadParameter(f"choose one of {', '.join(COMPONENTS)}", param_hint="COMPONENT")
     s = load_settings()
-    t = s.topics
-    acls = component_acls(component, name, TopicConfig(t.raw, t.classified, t.index, t.alerts, t.deadletter),
-                          app_id=s.stream.app_id, group_prefix=s.sink.group_prefix)
+    acls = component_acls(component, name, topic_config(s), app_id=s.stream.app_id, group_prefix=s.sink.group_prefix)
     if print_only:
         typer.echo("\n".join(as_commands(acls, s.bootstrap)))
         return

@@ -1,6 +1,6 @@
 """`tension produce PATH... | -`: publish news files, folders, URLs or stdin to Kafka.
 
-Exit codes (tension/cli/exits.py; docs/contracts.md, "Exit codes"): 0 when every record read was
+Exit codes (tension/exits.py; docs/contracts.md, "Exit codes"): 0 when every record read was
 published or dead-lettered; 1 when, with ``--strict``, anything was rejected,
 or when a dead letter or any record could not be delivered (still
 unacknowledged after ``--close-timeout``); 2 only when the broker or the schema
@@ -24,8 +24,9 @@ from connectors.sources import PublishReport, publish_paths
 from connectors.sources.exceptions import BrokerUnreachableError, PublishError, UndeliveredError
 from connectors.sources.producers import BACKENDS, CLOSE_TIMEOUT_S, DEFAULT_MAX_MESSAGE_BYTES
 from schemas.exceptions import RegistryError, SchemaError
-from tension.cli.exits import EXIT_INVALID, EXIT_UNREACHABLE
+from tension.exits import EXIT_INVALID, EXIT_UNREACHABLE, error_line, fail
 from tension.settings import Settings, load_settings
+from tension.wiring import publish_options
 
 app = typer.Typer()
 console = Console(stderr=True, soft_wrap=True)  # one error, one line: no wrapping at 80 columns
@@ -74,8 +75,7 @@ def produce(
     """
     missing = [p for p in paths if p != "-" and "://" not in p and not Path(p).exists()]
     if missing:  # a typo is the user's to fix, not a dead letter: fail before connecting anywhere
-        console.print(f"[red]error:[/red] no such file or directory: {escape(', '.join(missing))}")
-        raise typer.Exit(EXIT_INVALID)
+        fail(f"no such file or directory: {', '.join(missing)}", EXIT_INVALID)
     settings = load_settings()
     strict_mode = settings.producer.strict if strict is None else strict
     if follow:
@@ -86,40 +86,31 @@ def produce(
                 state=state, backend=backend, max_message_bytes=max_message_bytes,
                 close_timeout=close_timeout, connect_timeout=connect_timeout, max_body_bytes=max_body_bytes)
         return
+    opts = _options(settings, topic=topic, max_body_bytes=max_body_bytes, rate=rate, connect_timeout=connect_timeout)
     try:
-        report = publish_paths(
-            paths,
-            bootstrap=settings.bootstrap,
-            connection=settings.connection(),
-            topic=topic or settings.topics.raw,
-            deadletter_topic=settings.topics.deadletter,
-            max_body_bytes=max_body_bytes or settings.producer.max_body_bytes,
-            strict=strict_mode,
-            rate_per_s=rate or settings.producer.rate_per_s,
-            progress=sys.stderr.isatty(),
-            registry=settings.registry(),
-            backend=backend,
-            in_time_order=in_time_order,
-            max_message_bytes=max_message_bytes,
-            close_timeout_s=close_timeout,
-            connect_timeout_s=connect_timeout or settings.kafka.connect_timeout_s,
-        )
+        report = publish_paths(paths, **opts, strict=strict_mode, progress=sys.stderr.isatty(), backend=backend,
+                               in_time_order=in_time_order, max_message_bytes=max_message_bytes,
+                               close_timeout_s=close_timeout)
     except (BrokerUnreachableError, RegistryError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_UNREACHABLE) from exc
+        fail(str(exc), EXIT_UNREACHABLE)
     except UndeliveredError as exc:
         if isinstance(exc.report, PublishReport):
-            _print_report(exc.report, topic or settings.topics.raw)
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_INVALID) from exc
+            _print_report(exc.report, opts["topic"])
+        fail(str(exc), EXIT_INVALID)
     except (PublishError, SchemaError) as exc:  # e.g. an unknown schema: a broken install, not the network
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_INVALID) from exc
-    _print_report(report, topic or settings.topics.raw)
+        fail(str(exc), EXIT_INVALID)
+    _print_report(report, opts["topic"])
     if report.unauthorized:  # the report above already named the missing ACL in one line
         raise typer.Exit(EXIT_INVALID)
     if report.dead_letter_failures or (strict_mode and report.rejected):
         raise typer.Exit(EXIT_INVALID)
+
+
+def _options(settings: Settings, *, topic: str | None, max_body_bytes: int | None, rate: float | None,
+             connect_timeout: float | None) -> dict[str, Any]:
+    """The settings' publish options (tension.wiring), with the command-line flags that were given laid over."""
+    flags = {"topic": topic, "max_body_bytes": max_body_bytes, "rate_per_s": rate, "connect_timeout_s": connect_timeout}
+    return {**publish_options(settings), **{k: v for k, v in flags.items() if v}}
 
 
 def _print_report(report: PublishReport, topic: str | None = None) -> None:
@@ -135,7 +126,7 @@ def _print_report(report: PublishReport, topic: str | None = None) -> None:
     for rejection in report.rejected:  # refused for a missing ACL: say which, once
         problem = describe_kafka_text(rejection.message, topic=topic, operation="Write")
         if problem:
-            console.print(f"[red]error:[/red] {escape(problem.message)}")
+            print(error_line(problem.message), file=sys.stderr, flush=True)
             break
 
 
@@ -172,15 +163,14 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
         raise typer.BadParameter("stdin cannot be followed", param_hint="PATHS")
     configure_logging(settings.log_level, settings.log_format)
     require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)  # one line, exit 2
+    opts = _options(settings, topic=topic, max_body_bytes=max_body_bytes, rate=rate, connect_timeout=connect_timeout)
     try:
-        publisher = Publisher(bootstrap=settings.bootstrap, topic=topic or settings.topics.raw,
-                              deadletter_topic=settings.topics.deadletter, registry=settings.registry(),
+        publisher = Publisher(bootstrap=opts["bootstrap"], topic=opts["topic"],
+                              deadletter_topic=opts["deadletter_topic"], registry=opts["registry"],
                               backend=backend, max_message_bytes=max_message_bytes, close_timeout_s=close_timeout,
-                              rate_per_s=rate,
-                              connect_timeout_s=connect_timeout or settings.kafka.connect_timeout_s)
+                              rate_per_s=opts["rate_per_s"], connect_timeout_s=opts["connect_timeout_s"])
     except (BrokerUnreachableError, RegistryError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(EXIT_UNREACHABLE) from exc
+        fail(str(exc), EXIT_UNREACHABLE)
     try:
         follower = Follower(paths, publish=publisher.publish, state_path=state or settings.producer.follow_state,
                             interval_s=interval_s, max_backoff_s=settings.producer.follow_max_backoff_s,
@@ -188,8 +178,7 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
                                              strict=strict))
     except FollowStateError as exc:
         publisher.close()
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(EXIT_INVALID) from exc
+        fail(str(exc), EXIT_INVALID)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: follower.stop())
     server = None
@@ -215,6 +204,5 @@ def _follow_metrics(follower: Any, settings: Settings) -> Any:
     try:
         return serve_observe(p.metrics_host, p.metrics_port)
     except OSError as exc:
-        console.print(f"[red]error:[/red] cannot serve metrics on {p.metrics_host}:{p.metrics_port} "
-                      f"(TENSION_PRODUCER__METRICS_PORT): {escape(exc.strerror or str(exc))}")
-        raise typer.Exit(EXIT_INVALID) from exc
+        fail(f"cannot serve metrics on {p.metrics_host}:{p.metrics_port} (TENSION_PRODUCER__METRICS_PORT): "
+             f"{exc.strerror or exc}", EXIT_INVALID)

@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 from rich.console import Console
 
-from tension.localkafka.exceptions import LocalKafkaError
-from tension.registry import LocalRegistry, LocalRegistryError, assemble
-from tension.registry.assemble import RegistryDistribution, find_runner
-from tension.settings import LocalRegistrySettings, load_settings
+from tension.exits import EXIT_INVALID, fail
+from tension.settings import load_settings
+from tension.wiring import local_registry as registry_from
 
 app = typer.Typer(help="Run Apicurio Registry (Confluent-compatible API) locally, fetched from Maven Central.")
 console = Console(stderr=True)
 
 
-def registry_from(cfg: LocalRegistrySettings, *, fetch: bool = True) -> LocalRegistry:
-    """The registry described by settings; without ``fetch`` nothing is downloaded."""
-    if fetch:
-        dist = assemble(cfg.home, cfg.version)
-    else:
-        app_dir = cfg.home / "app" / cfg.version
-        dist = RegistryDistribution(cfg.version, app_dir, find_runner(app_dir) if app_dir.exists()
-                                    else app_dir / "missing.jar")
-    return LocalRegistry(dist, cfg.home / "run", host=cfg.host, port=cfg.port, heap=cfg.heap)
-
-
-def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(1)
+def _fail(exc: Exception) -> NoReturn:
+    fail(str(exc), EXIT_INVALID)
 
 
 @app.command()
 def fetch() -> None:
     """Fetch and unpack the Apicurio bundle (once; cached in .registry/)."""
+    from devenv.localkafka import LocalKafkaError
+    from devenv.registry import LocalRegistryError, assemble
+
     cfg = load_settings().local_registry
     try:
         dist = assemble(cfg.home, cfg.version)
@@ -44,6 +36,9 @@ def fetch() -> None:
 @app.command()
 def up() -> None:
     """Start the registry (in-memory storage) and print its Confluent-compatible URL."""
+    from devenv.localkafka import LocalKafkaError
+    from devenv.registry import LocalRegistryError
+
     cfg = load_settings().local_registry
     try:
         registry = registry_from(cfg)

@@ -16,13 +16,14 @@ from pathlib import Path
 import typer
 
 from connectors.exceptions import KafkaAccessError
-from connectors.sinks.base import Sink, SinkRunner
+from connectors.sinks.base import Sink
 from connectors.sinks.metrics import SinkMetrics
 from tension.cli import configure_logging
-from tension.cli.exits import EXIT_INVALID
+from tension.exits import EXIT_INVALID
 from tension.observe import serve_observe
 from tension.preflight import ServiceUnreachable, require_kafka
 from tension.settings import Settings, load_settings
+from tension.wiring import sink_runner
 
 app = typer.Typer(help="Sink connectors: Kafka topics → stores (each its own consumer group).",
                   no_args_is_help=True)
@@ -35,15 +36,7 @@ def run_sink(sink: Sink, s: Settings, group_suffix: str, group: str | None = Non
     """Run `sink` until SIGTERM/SIGINT; offsets committed only after the store commits."""
     require_kafka(s.bootstrap, s.kafka.connect_timeout_s)
     metrics = SinkMetrics(sink.name, ready_max_lag=s.sink.ready_max_lag)
-    runner = SinkRunner(
-        sink, bootstrap=s.bootstrap,
-        topics={s.topics.classified: "item", s.topics.index: "index", s.topics.alerts: "alert"},
-        group_id=group or f"{s.sink.group_prefix}-{group_suffix}", deadletter_topic=s.topics.deadletter,
-        batch_size=s.sink.batch_size, batch_seconds=s.sink.batch_seconds, max_retry_s=s.sink.retry_max_s,
-        session_timeout_ms=s.sink.session_timeout_ms, group_instance_id=s.sink.instance_id,
-        registry=s.registry(), progress_every_s=s.sink.progress_s, connection=s.connection(),
-        metrics=metrics,
-    )
+    runner = sink_runner(sink, s, group_suffix, group, metrics)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
     try:

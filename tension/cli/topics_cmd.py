@@ -7,9 +7,9 @@ from rich.console import Console
 
 from streams.topics import topic_specs
 from tension.admin import ReplicationTooHigh, apply_specs
-from tension.cli.exits import EXIT_INVALID
+from tension.exits import EXIT_INVALID
 from tension.preflight import require_kafka
-from tension.cli.worker_cmd import stream_config
+from tension.wiring import stream_config
 from tension.settings import load_settings
 
 app = typer.Typer(help="Create and inspect the product's Kafka topics.")

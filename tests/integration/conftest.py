@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tension.registry import LocalRegistry, assemble, free_port
+from devenv.registry import LocalRegistry, assemble, free_port
 from tension.settings import PROJECT_ROOT, LocalRegistrySettings
 from tests.pgfixture import ThrowawayPostgres, pg_bin
 

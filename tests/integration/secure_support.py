@@ -22,7 +22,7 @@ from streams.config import IndexConfig, StreamConfig, TopicConfig
 from streams.topics import topic_specs
 from tension.access import component_acls, grant, upsert_user
 from tension.admin import admin_client, apply_specs
-from tension.localkafka import LocalCluster
+from devenv.localkafka import LocalCluster
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique
 

@@ -27,7 +27,7 @@ from tension.settings import PROJECT_ROOT
 from tests.helpers import unique
 
 T0 = datetime(2025, 6, 1, tzinfo=timezone.utc)
-CATEGORIES = ("trade_talks", "tariffs", "export_controls", "critical_minerals", "visas")
+from schemas.models import CATEGORIES  # noqa: E402  (the one list; re-exported to the sink tests)
 _enc_item = AvroSerializer("ClassifiedItem")
 _enc_index = AvroSerializer("TensionIndexUpdate")
 _enc_alert = AvroSerializer("Alert")

@@ -1,6 +1,6 @@
 """Fuzzing both HTTP APIs: no path, method or query may produce a 5xx or show a traceback.
 
-* The dashboard API (``tension/dashboard/api.py``): the real aiohttp app over a
+* The dashboard API (``dashboard/api.py``): the real aiohttp app over a
   temporary SQLite store, through aiohttp's test client.
 * The worker API (``streams/web.py``): a real ``tension worker`` subprocess
   against the session's broker. It is hit from the moment it is spawned, so
@@ -29,9 +29,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tension.dashboard.server import create_app
-from tension.dashboard.store import open_store
-from tension.dashboard.synthetic import SyntheticSpec, write_store
+from dashboard.server import create_app
+from dashboard.store import open_store
+from dashboard.synthetic import SyntheticSpec, write_store
 
 EXAMPLES = 300
 TRACEBACK_MARKS = ("Traceback (most recent call last)", 'File "/')
@@ -140,7 +140,7 @@ START_SEEN: Counter[str] = Counter()
 @pytest.fixture(scope="module")
 def worker(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real worker, hit from the moment it is spawned; a second app id starts on the same data dir."""
-    from tests.integration.test_streams_support import Setup, Worker
+    from tests.integration.stream_support import Setup, Worker
 
     tmp = tmp_path_factory.mktemp("worker-fuzz")
     one, two = Setup(kafka.bootstrap, tmp, partitions=1), Setup(kafka.bootstrap, tmp, partitions=1)

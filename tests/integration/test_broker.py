@@ -10,8 +10,8 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
-from tension.localkafka import BrokerStartError, PortInUseError
-from tension.localkafka.cluster import LocalCluster
+from devenv.localkafka import BrokerStartError, PortInUseError
+from devenv.localkafka.cluster import LocalCluster
 from tests.conftest import KafkaEndpoint, start_local_cluster
 from tests.helpers import unique, wait_for
 
@@ -114,7 +114,7 @@ def test_port_taken_is_a_clear_error(kafka: KafkaEndpoint, tmp_path: Path) -> No
 def test_failed_start_shows_log_tail(kafka: KafkaEndpoint, tmp_path: Path) -> None:
     if kafka.cluster is None:
         pytest.skip("needs the embedded broker's classpath")
-    from tension.procs import free_port_block
+    from devenv.procs import free_port_block
 
     base = free_port_block()
     # An invalid heap size makes the JVM exit at once (a tiny one sometimes kept it alive, GC-bound,

@@ -13,7 +13,7 @@ from kafka import KafkaConsumer
 
 from connectors.sources import publish_paths
 from schemas.serde import AvroDeserializer
-from tension.procs import free_port_block
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.conftest import KafkaEndpoint
 from tests.helpers import unique, wait_for

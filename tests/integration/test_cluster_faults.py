@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from bench.faults import CASES, run_case, start_cluster
-from tension.localkafka import LocalCluster
+from devenv.localkafka import LocalCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -33,9 +33,9 @@ import pytest
 
 from connectors.sinks.base import SinkRecord
 from connectors.sinks.sqlite import SQLiteSink
-from tension.dashboard.page import vendor_missing
-from tension.dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
-from tension.procs import free_port_block
+from dashboard.page import vendor_missing
+from dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -297,8 +297,14 @@ def test_clear_messages_for_unknown_category_empty_and_unreachable_stores(browse
         assert "store is empty" in page.inner_text("#message")
         page.close()
 
-    missing = tmp_path / "gone" / "tension.sqlite"
+    missing = tmp_path / "gone" / "tension.sqlite"  # there at the start (the CLI refuses a missing store), then gone
+    missing.parent.mkdir()
+    sink = SQLiteSink(missing)
+    sink.open()
+    sink.close()
     with dashboard(f"sqlite:///{missing}") as url:
+        for path in missing.parent.iterdir():
+            path.unlink()
         page = open_page(browser, url, wait_for="body[data-error]")
         message = page.inner_text("#message")
         assert "unreachable" in message and str(missing) in message

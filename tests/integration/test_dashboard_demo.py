@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tension.procs import alive as _alive
-from tension.procs import free_port_block
+from devenv.procs import alive as _alive
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.helpers import demo_env
 from tests.integration.test_dashboard_browser import (  # noqa: F401  (browser: the shared fixture)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.sinks.postgres import PostgresSink
-from tension.dashboard.synthetic import CATEGORIES, SyntheticSpec, records, write_store
+from dashboard.synthetic import CATEGORIES, SyntheticSpec, records, write_store
 from tests.unit.test_dashboard_api import call
 
 pytestmark = [pytest.mark.integration]

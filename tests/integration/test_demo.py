@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from schemas.models import CATEGORIES
-from tension.procs import alive as _alive
-from tension.procs import free_port_block
+from devenv.procs import alive as _alive
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.helpers import demo_env, wait_for
 

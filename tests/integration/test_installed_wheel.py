@@ -27,7 +27,8 @@ from tests.helpers import unique, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "schemas", "streams", "connectors", "tension")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "schemas", "streams", "connectors", "tension", "dashboard",
+           "devenv", "seeds")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,8 @@ def _env(**extra: str) -> dict[str, str]:
 def _package_dir(bin_dir: Path) -> Path:
     out = subprocess.run([str(bin_dir / "python"), "-c", "import tension, pathlib; "
                           "print(pathlib.Path(tension.__file__).resolve().parent.parent)"],
-                         check=True, capture_output=True, text=True, timeout=30, cwd="/").stdout.strip()
+                         check=True, capture_output=True, text=True, timeout=30, cwd="/",
+                         env=_env()).stdout.strip()  # without PYTHONPATH: the wheel, never a checkout
     return Path(out)
 
 
@@ -82,6 +84,19 @@ def _config(bin_dir: Path, cwd: Path, **extra: str) -> dict[str, str]:
 def test_the_wheel_is_what_runs(installed: Path) -> None:
     site = _package_dir(installed)
     assert site != PROJECT_ROOT and "site-packages" in str(site)
+
+
+def test_the_wheel_carries_what_the_demo_publishes(installed: Path) -> None:
+    """`tension demo` publishes PROJECT_ROOT/seeds by default: installed, every seed file is there."""
+    out = subprocess.run([str(installed / "python"), "-c", "from tension.settings import PROJECT_ROOT; "
+                          "print(PROJECT_ROOT / 'seeds')"], check=True, capture_output=True, text=True,
+                         timeout=30, cwd="/", env=_env()).stdout.strip()
+    shipped = Path(out)
+    assert shipped.is_relative_to(_package_dir(installed)), shipped
+    wanted = sorted(p.relative_to(PROJECT_ROOT / "seeds") for p in (PROJECT_ROOT / "seeds").rglob("*")
+                    if p.is_file() and p.suffix in (".txt", ".json", ".jsonl"))
+    assert wanted and sorted(p.relative_to(shipped) for p in shipped.rglob("*")
+                             if p.is_file() and p.suffix in (".txt", ".json", ".jsonl")) == wanted
 
 
 @pytest.mark.parametrize("home", [None, "absolute", "relative"])

@@ -16,7 +16,7 @@ import pytest
 from connectors.sources import publish_paths
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
-from tests.integration.test_streams_support import Setup
+from tests.integration.stream_support import Setup
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
 
 
 def test_worker_and_sink_log_json_lines_and_the_sink_its_progress(kafka: Any, tmp_path: Path) -> None:
-    from tension.procs import free_port_block
+    from devenv.procs import free_port_block
 
     setup = Setup(kafka.bootstrap, tmp_path, partitions=1)
     env = setup.env(free_port_block(span=2), "state")
@@ -75,7 +75,7 @@ def test_worker_and_sink_log_json_lines_and_the_sink_its_progress(kafka: Any, tm
 
 @pytest.mark.parametrize("level", ["WARNING", "DEBUG"])
 def test_the_worker_obeys_the_log_level(kafka: Any, tmp_path: Path, level: str) -> None:
-    from tension.procs import free_port_block, listening
+    from devenv.procs import free_port_block, listening
 
     setup = Setup(kafka.bootstrap, tmp_path, partitions=1)
     port = free_port_block(span=2)

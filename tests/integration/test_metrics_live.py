@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tension.procs import free_port_block
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
-from tests.integration.test_streams_support import Producer, Setup, Worker, seed_items, synthetic
+from tests.integration.stream_support import Producer, Setup, Worker, seed_items, synthetic
 
 pytestmark = pytest.mark.integration
 

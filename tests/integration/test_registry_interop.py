@@ -22,7 +22,7 @@ import pytest
 
 from connectors.sources import publish_paths
 from schemas.serde import deserializer_for
-from tension.registry import LocalRegistry
+from devenv.registry import LocalRegistry
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration

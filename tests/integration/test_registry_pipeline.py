@@ -27,12 +27,12 @@ from connectors.sources.normalize import ReadOptions
 from schemas import catalog
 from schemas.models import NewsItem
 from streams.processing import classify_news
-from tension.procs import free_port_block
-from tension.registry import LocalRegistry
+from devenv.procs import free_port_block
+from devenv.registry import LocalRegistry
 from tests.helpers import unique, wait_for
 from tests.integration.secure_support import run_cli, start_cli, stop
 from tests.integration.test_secure_pipeline import _sqlite_finals
-from tests.integration.test_streams_support import Producer, Setup, flush_items, reference_finals, seed_items
+from tests.integration.stream_support import Producer, Setup, flush_items, reference_finals, seed_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -23,10 +23,10 @@ from connectors.sources.inputs import read_inputs
 from connectors.sources.normalize import ReadOptions
 from schemas.models import NewsItem
 from streams.processing import classify_news
-from tension.procs import free_port_block
+from devenv.procs import free_port_block
 from tests.helpers import wait_for
 from tests.integration.secure_support import SecureSetup, run_cli, start_cli, stop
-from tests.integration.test_streams_support import ROW_FIELDS, flush_items, reference_finals, seed_items
+from tests.integration.stream_support import ROW_FIELDS, flush_items, reference_finals, seed_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tension.localkafka.secure import generate_tls
+from devenv.localkafka.secure import generate_tls
 from tests.integration.secure_support import Principal, SecureSetup, run_cli
 
 pytestmark = [pytest.mark.integration]
@@ -62,6 +62,12 @@ CASES: dict[str, tuple[Env, Callable[[SecureSetup, Path], list[str]], int, str]]
     "producer reading news.classified.v1": (
         lambda s, _t: s.env(s.producer), lambda _s, t: ["sink", "sqlite", "--path", str(t / "p.sqlite")], 1,
         "authorization failed"),
+    "producer running the worker (no ACL on its output topics)": (
+        lambda s, _t: s.env(s.producer), lambda _s, _t: ["worker"], 1,
+        "missing acl: allow describe, write and create on topic:"),
+    "worker without Describe/Read on the raw topic": (
+        lambda s, _t: s.env(s.sink, TENSION_STREAM__APP_ID=f"{s.group_prefix}-sqlite"),  # a group it may read
+        lambda _s, _t: ["worker"], 1, "missing acl: allow describe and read on topic:"),
     "producer writing tension.index.v1": (
         lambda s, _t: s.env(s.producer), lambda s, t: ["produce", "--topic", s.topics.index, str(_item_file(t))], 1,
         "missing acl: allow write on topic"),

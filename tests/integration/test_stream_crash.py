@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import wait_for
-from tests.integration.test_streams_support import (
+from tests.integration.stream_support import (
     Producer, Setup, Worker, end_offset, flush_items, live_and_reference, seed_items, shuffled_within, synthetic,
 )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_streams_support import (
+from tests.integration.stream_support import (
     Producer, Setup, Worker, flush_items, read_topic, reference_finals, seed_items, wait_for_finals,
     wait_until_counted,
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_streams_support import (
+from tests.integration.stream_support import (
     Producer, Setup, Worker, flush_items, live_and_reference, seed_items, shuffled_within,
 )
 

@@ -21,8 +21,8 @@ import pytest
 from confluent_kafka import Producer as BigProducer
 
 from schemas.serde import AvroSerializer
-from streams.deadletters import MAX_ORIGINAL_BYTES
-from tests.integration.test_streams_support import (
+from schemas.deadletters import MAX_ORIGINAL_BYTES
+from tests.integration.stream_support import (
     Producer, Setup, Worker, read_topic, seed_items, wait_until_counted,
 )
 

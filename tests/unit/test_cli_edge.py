@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tension.cli.exits import EXIT_INVALID, EXIT_UNREACHABLE
+from tension.exits import EXIT_INVALID, EXIT_UNREACHABLE
 from tension.preflight import ServiceUnreachable, require_kafka
 from tension.settings import PROJECT_ROOT
 

@@ -300,3 +300,52 @@ def test_docker_compose_config_accepts_the_file(profiles: list[str]) -> None:
     args = [*cli, "-f", str(COMPOSE), *(a for p in profiles for a in ("--profile", p)), "config", "--quiet"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def _registry_check(compose: dict, port: int) -> list[str]:
+    """The registry's health check as compose runs it ($$ → $), aimed at `port` instead of the container's."""
+    test = compose["services"]["registry"]["healthcheck"]["test"]
+    assert test[0] == "CMD", "exec form: no /bin/sh assumed"
+    return [part.replace("$$", "$").replace("/127.0.0.1/8080", f"/127.0.0.1/{port}") for part in test[1:]]
+
+
+def test_registry_healthcheck_needs_only_bash(compose: dict) -> None:
+    """The Apicurio image has no curl or wget: the check may use bash and its builtins only."""
+    argv = _registry_check(compose, 8080)
+    assert argv[:2] == ["bash", "-c"]
+    assert not re.search(r"\b(curl|wget|nc|python|java)\b", argv[2]), argv[2]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False), (None, False)])
+def test_registry_healthcheck_reads_the_status_line(compose: dict, status: int | None, healthy: bool) -> None:
+    import http.server
+    import socket
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            code = status if self.path == "/apis/ccompat/v7/subjects" else 404
+            self.send_response(code or 500)
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    if status is None:  # nothing listens: a closed port
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = None
+    else:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        port = server.server_address[1]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        proc = subprocess.run(_registry_check(compose, port), capture_output=True, text=True, timeout=20)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+    assert (proc.returncode == 0) is healthy, proc.stderr

@@ -16,10 +16,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.sinks.sqlite import SQLiteSink
-from tension.dashboard.api import ApiConfig
-from tension.dashboard.server import create_app
-from tension.dashboard.store import Store, open_store
-from tension.dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
+from dashboard.api import ApiConfig
+from dashboard.server import create_app
+from dashboard.store import Store, open_store
+from dashboard.synthetic import CATEGORIES, SyntheticSpec, write_store
 
 SPEC = SyntheticSpec(days=3)
 
@@ -180,7 +180,9 @@ def test_unreachable_postgres_store_never_shows_the_password() -> None:
     dsn = "postgresql://reader:s3cret-pw@127.0.0.1:1/tension?connect_timeout=1"
     status, body, _ = call(dsn, "/api/overview")
     assert status == 503 and body["error"]["code"] == "store_unavailable"
-    assert "s3cret-pw" not in str(body) and "reader@127.0.0.1:1/tension" in body["error"]["message"]
+    message = body["error"]["message"]
+    assert "s3cret-pw" not in str(body)
+    assert "user=reader password=*** " in message and "host=127.0.0.1 port=1" in message
     assert "s3cret-pw" not in repr(open_store(dsn))
 
 

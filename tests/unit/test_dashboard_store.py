@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tension.dashboard import params
-from tension.dashboard.errors import InvalidParameter, StoreConfigError
-from tension.dashboard.server import is_loopback
-from tension.dashboard.store import iso, open_store
-from tension.dashboard.store_postgres import PostgresStore, redact
-from tension.dashboard.store_sqlite import SQLiteStore
+from dashboard import params
+from dashboard.errors import InvalidParameter, StoreConfigError
+from dashboard.server import is_loopback
+from dashboard.store import iso, open_store
+from dashboard.store_postgres import PostgresStore, redact
+from dashboard.store_sqlite import SQLiteStore
 from tension.settings import PROJECT_ROOT
 
 
@@ -31,10 +31,27 @@ def test_sqlite_urls(tmp_path) -> None:
 
 def test_postgres_dsn_is_redacted_everywhere() -> None:
     dsn = "postgresql://alice:hunter2@db.local:5433/tension?sslmode=require"
-    assert redact(dsn) == "postgresql://alice@db.local:5433/tension"
+    assert redact(dsn) == "user=alice password=*** dbname=tension host=db.local port=5433 sslmode=require"
     store = open_store(dsn)
     assert isinstance(store, PostgresStore)
     assert "hunter2" not in repr(store) and "hunter2" not in store.label
+
+
+@pytest.mark.parametrize("dsn", [
+    "postgresql://alice:hunter2@db.local/tension",  # URL user info
+    "postgresql://alice@db.local/tension?password=hunter2",  # URL query
+    "host=db.local user=alice password=hunter2",  # keyword form (the label once showed it whole)
+    "host=db.local user=alice password='hunter2 x'",  # quoted keyword value
+    "host=db.local sslpassword=hunter2",  # the client key's passphrase
+    "host=db.local password=hunter2 ===",  # not a DSN at all
+])
+def test_one_redaction_serves_the_sink_and_the_dashboard(dsn: str) -> None:
+    from connectors.sinks.postgres import redact as sink_redact
+
+    assert sink_redact is redact  # one function, not two that drift
+    shown = redact(dsn)
+    assert "hunter2" not in shown
+    assert ("password=***" in shown or "<unparseable DSN>" == shown) and ("db.local" in shown or "DSN" in shown)
 
 
 def test_timestamps_come_out_in_the_sinks_text_form() -> None:

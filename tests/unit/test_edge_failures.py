@@ -14,7 +14,7 @@ import kafka.errors as kp
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from tension.cli.exits import EXIT_INVALID, EXIT_UNREACHABLE
+from tension.exits import EXIT_INVALID, EXIT_UNREACHABLE
 from tension.kafka_errors import describe_kafka_error
 
 
@@ -47,6 +47,10 @@ UNREACHABLE = [
     (["produce", "--follow", "--interval", "1s", "seeds"], {}, "cannot reach Kafka at 127.0.0.1:{port}"),
     (["produce", "seeds"], {"TENSION_REGISTRY_URL": "http://127.0.0.1:{port}/apis/ccompat/v7"},
      "cannot register NewsItem under subject"),
+    (["dashboard", "--port", "0"], {"TENSION_DASHBOARD__STORE": "postgresql://u:hunter2@127.0.0.1:{port}/db"},
+     "the PostgreSQL store user=u password=*** dbname=db host=127.0.0.1 port={port} is unreachable"),
+    (["dashboard", "--port", "0"], {"TENSION_DASHBOARD__STORE": "sqlite:////nonexistent-{port}/tension.sqlite"},
+     "the SQLite store /nonexistent-{port}/tension.sqlite does not exist"),
 ]
 
 

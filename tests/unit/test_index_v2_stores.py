@@ -21,7 +21,7 @@ from connectors.sinks.sqlite import SQLiteSink
 from schemas.serde import AvroDeserializer, AvroSerializer
 from streams.config import IndexConfig
 from streams.index import window_rows
-from tension.dashboard.store import open_store
+from dashboard.store import open_store
 from tests.unit.test_dashboard_api import call
 
 CFG = IndexConfig(baselines={"tariffs": 0.1, "overall": 0.2})

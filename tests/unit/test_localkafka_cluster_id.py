@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tension.localkafka import cluster
+from devenv.localkafka import cluster
 
 
 def test_id_starting_with_dash_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:

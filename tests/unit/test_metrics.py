@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import connectors.sinks.metrics as sink_metrics
 import streams.metrics as worker_metrics
-import tension.dashboard.metrics as dash_metrics
+import dashboard.metrics as dash_metrics
 from connectors.sources.follow import FollowMetrics
 from tension.lag import PartitionLag, product_groups, table
 from tension.observe import FOLLOW_METRICS, ObserveServer, SamplesCollector
@@ -291,9 +291,9 @@ def test_the_lag_table_has_a_row_per_partition_and_a_total_per_group(rows: list[
 def test_dashboard_counts_requests_by_route_and_serves_metrics(tmp_path: Path) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
-    from tension.dashboard.server import create_app
-    from tension.dashboard.store import open_store
-    from tension.dashboard.synthetic import SyntheticSpec, write_store
+    from dashboard.server import create_app
+    from dashboard.store import open_store
+    from dashboard.synthetic import SyntheticSpec, write_store
 
     db = tmp_path / "d.sqlite"
     write_store(db, SyntheticSpec(days=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from tension.procs import _ephemeral_range, free_port_block, port_free
+from devenv.procs import _ephemeral_range, free_port_block, port_free
 
 
 def test_block_is_free_and_outside_the_ephemeral_range() -> None:

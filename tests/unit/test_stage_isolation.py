@@ -29,7 +29,7 @@ from schemas.serde import AvroDeserializer, AvroSerializer
 from streams.agents.classify import ClassifyStage
 from streams.agents.index import IndexStage
 from streams.config import IndexConfig, StreamConfig
-from streams.deadletters import MAX_ORIGINAL_BYTES, original_budget
+from schemas.deadletters import MAX_ORIGINAL_BYTES, original_budget
 from streams.sending import Sender
 from streams.tables import Tables
 from streams.topics import Topics

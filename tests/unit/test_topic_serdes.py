@@ -209,7 +209,7 @@ def test_registry_unreachable_at_start_is_one_line_and_exit_2(args: list[str], t
     import subprocess
     import sys
 
-    from tension.cli.exits import EXIT_UNREACHABLE
+    from tension.exits import EXIT_UNREACHABLE
 
     with socket.socket() as kafka, socket.socket() as closed:
         kafka.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tension.cli.worker_cmd import state_dir, stream_config
+from tension.wiring import state_dir, stream_config
 from tension.settings import Settings
 
 ROOT = Path("/srv/state")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from schemas.exceptions import DecodeError
 from schemas.serde import AvroDeserializer, AvroSerializer
 from streams.agents.checks import EARLIEST_MS, MAX_FUTURE_MS, check_event_time, check_item
-from streams.deadletters import MAX_ORIGINAL_BYTES, cut_key, dead_letter, original_budget
+from schemas.deadletters import MAX_ORIGINAL_BYTES, cut_key, dead_letter, original_budget
 from streams.exceptions import BadEventTime, InvalidRecord
 from streams.sending import BROKER_MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES
 
@@ -77,7 +77,7 @@ def test_a_dead_letter_fits_the_record_limit(size: int, key_size: int, limit: in
     original, key = b"\xc3" * size, b"k" * key_size
     budget = original_budget(limit)
     value = dead_letter(original, key, ValueError(message), stage="classify", reason="oversize",
-                        topic="t", partition=0, offset=1, max_original=budget)
+                        topic="t", partition=0, offset=1, max_original=budget, encode=AvroSerializer("DeadLetter"))
     assert len(value) + len(cut_key(key) or b"") + RECORD_OVERHEAD_BYTES <= limit
     letter = AvroDeserializer("DeadLetter")(value)
     assert letter["original"] == original[:budget]

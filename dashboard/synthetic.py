@@ -7,7 +7,7 @@ and dense (so the Wilson band of ``streams.index`` widens and narrows); hopping
 windows step one hour, the newest ones (and the current day) are left open
 (``final`` false) as they would be in a running pipeline.
 
-    python -m tension.dashboard.synthetic var/synthetic.sqlite --days 30
+    python -m dashboard.synthetic var/synthetic.sqlite --days 30
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from typing import Any
 
 from connectors.sinks.base import SinkRecord
 from connectors.sinks.sqlite import SQLiteSink
+from schemas.models import CATEGORIES
 from streams.index import index_value, wilson
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = ("trade_talks", "tariffs", "export_controls", "critical_minerals", "visas")
 PHRASES = {
     "trade_talks": ("trade talks", "negotiators met"), "tariffs": ("tariff hike", "duties"),
     "export_controls": ("export controls", "entity list"), "critical_minerals": ("rare earths", "gallium"),
     "visas": ("visa restrictions", "student visas"),
 }
+assert set(PHRASES) == set(CATEGORIES), "a phrase pair per category of schemas.models.CATEGORIES"
 SYNTHETIC_BASELINE = 0.1  # the share that reads as 100
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -18,9 +18,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tension.localkafka.assemble import require_java
-from tension.localkafka.exceptions import MissingToolError
-from tension.registry.exceptions import RegistryFetchError
+from devenv.localkafka.assemble import require_java
+from devenv.localkafka.exceptions import MissingToolError
+from devenv.registry.exceptions import RegistryFetchError
 
 log = logging.getLogger(__name__)
 

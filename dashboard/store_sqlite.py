@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from tension.dashboard.errors import StoreUnavailable
-from tension.dashboard.store import MissingTables, Store
+from dashboard.errors import StoreUnavailable
+from dashboard.store import MissingTables, Store
 
 log = logging.getLogger(__name__)
 

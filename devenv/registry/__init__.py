@@ -6,14 +6,14 @@ prints the URL of its Confluent-compatible API (``/apis/ccompat/v7``) — what
 ``TENSION_REGISTRY_URL`` takes to switch producers to Confluent framing.
 """
 
-from tension.registry.assemble import RegistryDistribution, assemble, find_runner
-from tension.registry.exceptions import (
+from devenv.registry.assemble import RegistryDistribution, assemble, find_runner
+from devenv.registry.exceptions import (
     LocalRegistryError,
     RegistryFetchError,
     RegistryPortInUseError,
     RegistryStartError,
 )
-from tension.registry.server import CCOMPAT_PATH, LocalRegistry, free_port
+from devenv.registry.server import CCOMPAT_PATH, LocalRegistry, free_port
 
 __all__ = [
     "CCOMPAT_PATH",

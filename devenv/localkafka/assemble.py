@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tension.localkafka.exceptions import LocalKafkaError, MissingToolError
+from devenv.localkafka.exceptions import LocalKafkaError, MissingToolError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """The PostgreSQL back end (psycopg 3): same queries, ``%s`` placeholders, timestamps cast.
 
 The DSN is a secret: it is kept only to connect and is never logged or shown;
-:func:`redact` gives the label used instead (``postgresql://user@host:port/db``).
+:func:`schemas.connection.redact_dsn` gives the label used instead (the DSN in ``key=value``
+form with ``password=***``).
 Connections are read-only sessions with short connect and statement timeouts so
 a slow or dead server shows as "store unreachable" within seconds.
 """
@@ -12,24 +13,12 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from tension.dashboard.errors import StoreConfigError, StoreUnavailable
-from tension.dashboard.store import MissingTables, Store
+from dashboard.errors import StoreConfigError, StoreUnavailable
+from dashboard.store import MissingTables, Store
+from schemas.connection import redact_dsn as redact
 
 log = logging.getLogger(__name__)
-
-
-def redact(dsn: str) -> str:
-    """The DSN without password or query string, for labels and logs."""
-    try:
-        parts = urlsplit(dsn)
-        host = parts.hostname or "localhost"
-        port = f":{parts.port}" if parts.port else ""
-        user = f"{parts.username}@" if parts.username else ""
-    except ValueError:
-        return "postgresql://(unparsable DSN)"
-    return f"postgresql://{user}{host}{port}{parts.path or ''}"
 
 
 class PostgresStore(Store):

@@ -1,7 +1,7 @@
 """The JSON API under ``/api``: thin handlers that validate, query the store off the loop, answer.
 
 Every error leaves as ``{"error": {"code", "message", ...}}`` with a 4xx/5xx
-status (see :mod:`tension.dashboard.errors`); anything unexpected is logged
+status (see :mod:`dashboard.errors`); anything unexpected is logged
 with its traceback server-side and answered with a generic 500, so a browser
 never sees a stack trace. Store calls are blocking (sqlite3, psycopg) and run
 in worker threads so one slow query does not stall the page's other requests.
@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from tension.dashboard import params as p
-from tension.dashboard.errors import DashboardError
-from tension.dashboard.store import Store
+from dashboard import params as p
+from dashboard.errors import DashboardError
+from dashboard.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from tension.dashboard import api, page
-from tension.dashboard import metrics as dash_metrics
-from tension.dashboard.store import Store
+from dashboard import api, page
+from dashboard import metrics as dash_metrics
+from dashboard.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tension.localkafka.assemble import KafkaDistribution, require_java
+from devenv.localkafka.assemble import KafkaDistribution, require_java
 from schemas.connection import KafkaConnection
-from tension.localkafka.exceptions import BrokerStartError, LocalKafkaError, PortInUseError
-from tension.localkafka.secure import SecureBroker
-from tension.procs import alive, cmdline_has, listening, port_free, read_pid, send, terminate
+from devenv.localkafka.exceptions import BrokerStartError, LocalKafkaError, PortInUseError
+from devenv.localkafka.secure import SecureBroker
+from devenv.procs import alive, cmdline_has, listening, port_free, read_pid, send, terminate
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class LocalCluster:
     ``overrides`` are extra broker properties (the fault tests shorten the
     broker session and heartbeat timeouts so a killed node is fenced sooner).
     ``secure`` replaces the open listener by SASL_SSL with SCRAM-SHA-512 and
-    turns the authorizer on (:mod:`tension.localkafka.secure`).
+    turns the authorizer on (:mod:`devenv.localkafka.secure`).
     """
 
     def __init__(

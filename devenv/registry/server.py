@@ -16,10 +16,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tension.localkafka.assemble import require_java
-from tension.procs import cmdline_has, free_port_block, port_free, read_pid, terminate
-from tension.registry.assemble import RegistryDistribution
-from tension.registry.exceptions import LocalRegistryError, RegistryPortInUseError, RegistryStartError
+from devenv.localkafka.assemble import require_java
+from devenv.procs import cmdline_has, free_port_block, port_free, read_pid, terminate
+from devenv.registry.assemble import RegistryDistribution
+from devenv.registry.exceptions import LocalRegistryError, RegistryPortInUseError, RegistryStartError
 
 log = logging.getLogger(__name__)
 

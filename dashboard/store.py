@@ -1,7 +1,8 @@
 """Read-only access to the sink's aggregated tables, one interface for SQLite and PostgreSQL.
 
-The sinks (connectors/sinks, tables in docs/stores.md) own the schema; this
-module only reads ``index_rows``, ``items`` and ``alerts``. All SQL lives here,
+The sinks (connectors/sinks, tables in docs/stores.md) write the tables whose
+columns ``schemas/stored.py`` defines; this module only reads ``index_rows``,
+``items`` and ``alerts``. All SQL lives here,
 written once with a placeholder token and parameterized; the two back ends only
 differ in how they connect, how a timestamp column is compared and how values
 come back (SQLite keeps ISO text and JSON text, PostgreSQL may hold
@@ -21,47 +22,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tension.dashboard.errors import EmptyStore, NotFound, StoreConfigError, UnknownCategory
+from dashboard.errors import EmptyStore, NotFound, StoreConfigError, UnknownCategory
+from schemas import stored
+from schemas.stored import iso, parse_ts, quoted
 
 #: columns of index_rows the API returns, in this order
-INDEX_COLUMNS = ("category", "window_kind", "window_size_s", "window_start", "window_end", "n_total",
-                 "n_category", "n_escalating", "n_deescalating", "share", '"index"', "signed_mean",
-                 "balance", "final", "top_items", "emitted_at", "evidence", "sparse", "interval_level",
-                 "share_low", "share_high", "index_low", "index_high")
+INDEX_COLUMNS = tuple(quoted(c) for c in stored.INDEX_COLUMNS)
 #: the lean per-point columns of a series (tens of thousands of rows: no JSON to decode)
-SERIES_COLUMNS = ("category", "window_kind", "window_start", '"index"', "final", "index_low", "index_high",
-                  "sparse")
-ITEM_COLUMNS = ("item_id", "title", "source", "url", "published_at", "categories", "scores", "tension",
-                "direction", "cues", "actors")
-ALERT_COLUMNS = ("alert_id", "category", "rule", "window_start", "window_end", "value", "threshold",
-                 "message", "items", "created_at")
+SERIES_COLUMNS = tuple(quoted(c) for c in ("category", "window_kind", "window_start", "index", "final", "index_low",
+                                           "index_high", "sparse"))
+#: the columns of an item the API serves (not the body, nor where and when it was classified)
+ITEM_COLUMNS = tuple(c for c in stored.ITEM_COLUMNS if c not in (
+    "body", "classifier_version", "classified_at", "kafka_partition", "kafka_offset"))
+ALERT_COLUMNS = stored.ALERT_COLUMNS
 MAX_ITEMS_PER_POINT = 200
 
 
 class MissingTables(Exception):
     """The store answers but the sink has not created its tables yet: treated as empty."""
-
-
-def iso(value: Any) -> str | None:
-    """A stored timestamp (ISO text or datetime) → UTC, milliseconds, ``Z``: the sinks' own text form."""
-    if value is None:
-        return None
-    if isinstance(value, str) and len(value) == 24 and value[19] == "." and value[23] == "Z":
-        return value  # already the canonical form (the SQLite sink's): skip parsing on the hot path
-    if not isinstance(value, datetime):
-        try:
-            value = parse_ts(str(value))
-        except ValueError:
-            return str(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_ts(value: str) -> datetime:
-    """ISO text as the sink writes it → aware UTC datetime (naive means UTC)."""
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def _json(value: Any, default: Any) -> Any:
@@ -301,7 +279,7 @@ def open_store(url: str) -> Store:
     if not url:
         raise StoreConfigError("no store given: pass --store sqlite:///path or postgresql://...")
     if url.startswith(("postgresql://", "postgres://")):
-        from tension.dashboard.store_postgres import PostgresStore
+        from dashboard.store_postgres import PostgresStore
 
         return PostgresStore(url)
     if url.startswith("sqlite://"):
@@ -313,6 +291,6 @@ def open_store(url: str) -> Store:
         raise StoreConfigError(f"unsupported store scheme {url.split('://', 1)[0]!r}: use sqlite or postgresql")
     else:
         path = url
-    from tension.dashboard.store_sqlite import SQLiteStore
+    from dashboard.store_sqlite import SQLiteStore
 
     return SQLiteStore(path)

@@ -333,7 +333,7 @@ function init() {
   alerts.addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) jumpToAlert(li); });
   alerts.addEventListener("keydown", (e) => { const li = e.target.closest("li[data-id]"); if (li && e.key === "Enter") jumpToAlert(li); });
   if (typeof uPlot === "undefined") {
-    showMessage("The chart library is not installed: run `make setup` (it installs uPlot with npm into tension/dashboard/node_modules).", "error");
+    showMessage("The chart library is not installed: run `make setup` (it installs uPlot with npm into dashboard/node_modules).", "error");
     document.body.dataset.error = "no_chart_library";
     return;
   }

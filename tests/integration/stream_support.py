@@ -28,7 +28,7 @@ from streams.topics import topic_specs
 from streams.windows import Fact
 from tension.admin import apply_specs
 from streams.offline import reference
-from tension.procs import free_port_block
+from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT
 from tests.helpers import unique, wait_for
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-from tension.dashboard.errors import InvalidParameter
+from dashboard.errors import InvalidParameter
 
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 KINDS = ("hopping", "tumbling")

@@ -1,8 +1,8 @@
-"""The one page, its static files (package data, tension/dashboard/static) and the chart library.
+"""The one page, its static files (package data, dashboard/static) and the chart library.
 
 Nothing is fetched from elsewhere: the charts are drawn by uPlot, which
 ``make setup`` installs from npm (``npm ci`` against the committed
-``package-lock.json``) into ``tension/dashboard/node_modules`` and this server
+``package-lock.json``) into ``dashboard/node_modules`` and this server
 serves under ``/vendor/`` — so the page works on an offline machine, and no
 copy of the library is committed.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-STATIC_DIR = Path(str(resources.files("tension.dashboard") / "static"))
-VENDOR_DIR = Path(str(resources.files("tension.dashboard"))) / "node_modules" / "uplot" / "dist"
+STATIC_DIR = Path(str(resources.files("dashboard") / "static"))
+VENDOR_DIR = Path(str(resources.files("dashboard"))) / "node_modules" / "uplot" / "dist"
 #: the only files of the library the page loads
 VENDOR_FILES = ("uPlot.iife.min.js", "uPlot.min.css")
 

@@ -6,9 +6,9 @@ POM does not pull), formats KRaft storage and starts combined broker+controller
 nodes on loopback.
 """
 
-from tension.localkafka.assemble import KafkaDistribution, assemble
-from tension.localkafka.cluster import LocalCluster, NodePorts
-from tension.localkafka.exceptions import (
+from devenv.localkafka.assemble import KafkaDistribution, assemble
+from devenv.localkafka.cluster import LocalCluster, NodePorts
+from devenv.localkafka.exceptions import (
     BrokerStartError,
     LocalKafkaError,
     MissingToolError,
