@@ -14,8 +14,8 @@ the few lines of :meth:`Composer._scan_field` and :meth:`Composer.apply`:
 2. predicates ``raise`` (+1: impose, extend, resume, rebound…) or ``lower``
    (−1: ease, lift, suspend, collapse, stall, fall…) bind the nearest object
    within ``window`` words after them, else before them (intransitive verbs
-   look at their subject first, within ``subject_window``), in the same
-   clause; the move is predicate × object: ease (−1) × licensing
+   and passives — "is put on hold", "was lifted" — look at their subject
+   first, within ``subject_window``), in the same clause; the move is predicate × object: ease (−1) × licensing
    requirement (+1) ⇒ de-escalation, collapse (−1) × talks (−1) ⇒ escalation;
 3. standalone escalation terms (charges, smuggling, retaliation, "no deal",
    supply fears…) count on their own, at a lower weight;
@@ -30,12 +30,11 @@ the few lines of :meth:`Composer._scan_field` and :meth:`Composer.apply`:
    ``blend.composed_agreeing`` when the title's moves agree, else
    ``blend.composed`` — strictly inside (−1, 1) and monotone in t.
 
-The relevance gate (only for items the engine gave a category): a category
-needs a named actor (any country of the taxonomy) or an institution or
-bilateral frame from ``relevance.anchors``, and a policy context word
-(``relevance.context``) or a composed move; otherwise every category is
-dropped and the item is neutral.  Both steps return cues that
-show their reasoning, e.g. ``"eases → licensing requirement ⇒ deescalation"``.
+The relevance gate (``relevance.py``, only for items the engine gave a
+category) keeps a category only with a US–China frame and a policy context;
+otherwise every category is dropped and the item is neutral.  Both steps
+return cues that show their reasoning, e.g.
+``"eases → licensing requirement ⇒ deescalation"``.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import CATEGORIES, DEESCALATION, ESCALATION, Classification, Cue, round4
+from .relevance import RelevanceGate
 
 COMPOSITION_FILE = "composition.v1.json"
 _PUNCT = ".,;:!?\"'()[]{}«»“”‘’"
@@ -108,24 +108,18 @@ class Composer:
         b = data["blend"]
         self._b_learned, self._b_comp, self._b_min = b["learned"], b["composed"], b["min_evidence"]
         self._b_agree: float = b["composed_agreeing"]
-        rel = data["relevance"]
-        self._any_country = rel["countries"] == "any"
-        self._countries = set() if self._any_country else set(rel["countries"])
-        self._countries_sorted = sorted(self._countries)
-        self._anchor_words = sorted(a for a in rel["anchors"] if " " not in a)
-        self._anchor_phrases = sorted(a for a in rel["anchors"] if " " in a)
-        self._off_topic = set(rel["off_topic"])
-        self._institutions = set(rel["institutions"])
-        self._not_before: dict[str, set[str]] = {k: set(v) for k, v in rel["context_not_before"].items()}
-        self._context_words = sorted(c for c in rel["context"] if " " not in c)
-        self._context_phrases = sorted(c for c in rel["context"] if " " in c)
-        self._maxlen = 3
+        self._gate = RelevanceGate(data["relevance"])
+        self._maxlen = 0  # the longest multi-word term, set below
         self._memo: dict[str, tuple[_Tok, ...]] = {}
         terms = [*self._obj, *self._pred, *self._alone]
+        self._maxlen = max(len(t.split()) for t in terms)
         self._starts = {t.split()[0] for t in terms if " " in t}
         self._add_categories: bool = data["add_categories"]
         self._free = set(data["free_markers"])
         self._intrans = set(data["intransitive"])
+        self._passive = set(data["passive_markers"])
+        self._nominal = set(data["nominal_markers"])
+        self._subject_only = set(data["subject_only"])
         self._plans = set(data["plan_nouns"])
         self._subject_window: int = data["subject_window"]
         fr = data["frames"]
@@ -190,6 +184,8 @@ class Composer:
                 i += 1
                 continue
             m = self._match(toks, i, self._obj, _OBJ)
+            if m and m[1] == 1 and self._verb_reading(toks, i):
+                m = None
             if m:
                 pol, cat = self._obj[m[0]]
                 objs[i] = (m[0], i + m[1], pol, cat)
@@ -232,7 +228,10 @@ class Composer:
             term, n = pm or am  # type: ignore[misc]
             scale, prefix = self._modifiers(toks, i)
             if pm is not None:
-                obj = self._bind(toks, i, n, objs, heads, self._before[self._pred[term]], term in self._intrans)
+                subject_first = term in self._intrans or any(
+                    0 <= i - k and toks[i - k].word in self._passive for k in (1, 2))
+                obj = self._bind(toks, i, n, objs, heads, self._before[self._pred[term]], subject_first,
+                                 term in self._subject_only)
                 if obj is None:
                     i += n
                     continue
@@ -261,6 +260,25 @@ class Composer:
             i += n
         return total, moved
 
+    def _verb_reading(self, toks: list[_Tok], i: int) -> bool:
+        """A word that is both object and predicate ("pause", "ban", "curb", "freeze") is the verb when it
+        is not after a determiner, preposition, object or predicate and an object follows in its clause."""
+        tok = toks[i]
+        if tok.hits[_PRED] is None:
+            return False
+        if i > 0:
+            prev = toks[i - 1]
+            if prev.brk and not prev.word:
+                pass
+            elif prev.word in self._nominal or prev.hits[_OBJ] is not None or prev.hits[_PRED] is not None:
+                return False
+        for j in range(i + 1, min(len(toks), i + 1 + self._window)):
+            if toks[j].brk:
+                return False
+            if toks[j].hits[_OBJ] is not None or toks[j].start:
+                return True
+        return False
+
     def _plan_follows(self, toks: list[_Tok], j: int) -> bool:
         """A plan noun ("plan", "decision", "proposal"…) then "to" within 3 words: the predicate undoes a move."""
         for k in range(j, min(len(toks) - 1, j + 3)):
@@ -272,12 +290,17 @@ class Composer:
 
     def _modifiers(self, toks: list[_Tok], i: int) -> tuple[float, str]:
         """Negation flips (and weakens), the smallest hedge factor scales; both only within the clause."""
-        scale, negs, words = 1.0, 0, []
+        scale, negs, words, skip = 1.0, 0, [], -1
         for j in range(i - 1, max(-1, i - 1 - self._window), -1):
             t = toks[j]
             if t.brk:
                 break
-            if t.word in self._neg or (j > 0 and any(f"{lem} {t.word}" in self._neg for lem in toks[j - 1].lem)):
+            if j == skip:  # the first word of a two-word negator already counted ("no longer")
+                continue
+            if j > 0 and any(f"{lem} {t.word}" in self._neg for lem in toks[j - 1].lem):
+                negs, skip = negs + 1, j - 1
+                words.append(t.word)
+            elif t.word in self._neg:
                 negs += 1
                 words.append(t.word)
             for lem in t.lem:
@@ -292,7 +315,7 @@ class Composer:
 
     def _bind(self, toks: list[_Tok], i: int, n: int, objs: dict[int, Any],
               heads: dict[int, tuple[str, int, str | None]], before: int,
-              subject_first: bool) -> tuple[str, int, str | None] | None:
+              subject_first: bool, subject_only: bool = False) -> tuple[str, int, str | None] | None:
         """The predicate's object: after it, else before it; intransitive predicates look at their subject first."""
         def after() -> tuple[str, int, str | None] | None:
             for j in range(i + n, min(len(toks), i + n + self._window)):
@@ -302,28 +325,27 @@ class Composer:
                     return heads[j]
             return None
 
-        def prior(width: int) -> tuple[str, int, str | None] | None:
+        def prior(width: int, farthest: bool = False) -> tuple[str, int, str | None] | None:
+            found = None
             for j in range(i - 1, max(-1, i - 1 - width), -1):
                 if toks[j].brk:
                     break
+                if farthest and found is not None and toks[j].hits[_PRED] is not None:
+                    break  # the subject's noun group ends at the previous verb: "pause lapses, duties return"
                 for s, (_, end, _, _) in objs.items():
                     if s <= j < end:
-                        return heads[s]
-            return None
+                        if not farthest:
+                            return heads[s]
+                        found = heads[s]
+            return found
 
         if subject_first:
-            return prior(self._subject_window) or after()
+            # the subject is the head of the noun group, its first object: "talks on tariffs stall" are talks;
+            # the noun use binds what follows: "collapse of talks"
+            nxt = toks[i + n].word if i + n < len(toks) else ""
+            later = after() if not subject_only or nxt in ("of", "in") else None
+            return prior(self._subject_window, farthest=True) or later
         return after() or prior(before)
-
-    def _counts(self, word: str, toks: list[_Tok]) -> bool:
-        """A context word counts unless every use of it heads one of our own phrases ("trade talks")."""
-        after = self._not_before.get(word)
-        if after is None:
-            return True
-        for k, t in enumerate(toks):
-            if word in t.lem and not (k + 1 < len(toks) and any(x in after for x in toks[k + 1].lem)):
-                return True
-        return False
 
     def _frame(self, toks: list[_Tok], factor: float) -> float:
         """Reporting frames (explainers, analysts, deferrals) damp a field's composed moves."""
@@ -334,28 +356,6 @@ class Composer:
         return factor if any(f in low for f in self._frame_phrases) else 1.0
 
     # -- item level ------------------------------------------------------
-    def relevant(self, toks: list[_Tok], actors: tuple[str, ...], moved: bool) -> tuple[bool, str]:
-        """A named actor or institution, and a policy context (or a composed move); returns (ok, what was found)."""
-        words = {lem for t in toks for lem in t.lem}
-        text = " " + " ".join(t.word for t in toks) + " "
-        anchor = actors[0] if actors and self._any_country else next(
-            (a for a in self._countries_sorted if a in actors), None)
-        if anchor is None:
-            anchor = next((a for a in self._anchor_words if a in words), None) or next(
-                (a for a in self._anchor_phrases if f" {a} " in text), None)
-        if words & self._off_topic and not words & self._institutions:
-            hit = sorted(words & self._off_topic)[0]
-            return False, f"off-topic story ('{hit}') with no institution"
-        context = next((c for c in self._context_words if c in words and self._counts(c, toks)), None) or next(
-            (c for c in self._context_phrases if f" {c} " in text), None)
-        if context is None and "US" in actors and "China" in actors:
-            context = "US and China named"  # the bilateral frame itself
-        if context is None and moved:
-            context = "a composed move"
-        if context is None:
-            return False, f"{anchor or 'no actor'} named, but no policy or trade context"
-        return True, f"{anchor or 'no named actor'}, context '{context}'"
-
     def apply(self, c: Classification, title: str, body: str, version: str) -> Classification:
         if not c.categories and not self._add_categories:  # nothing to gate or to direct: the common case
             return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
@@ -368,7 +368,7 @@ class Composer:
         moved = mt or mb
         if not c.categories and not mt:
             return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
-        ok, why = self.relevant(tt + [_BREAK] + tb, c.actors, moved)
+        ok, why = self._gate.check(tt + [_BREAK] + tb, c.actors, c.categories, moved)
         if not ok:
             gate = Cue(f"relevance: {why} ⇒ no category", None, "neutral", 0.0)
             scores = {k: min(v, 0.49) for k, v in c.scores.items()}
