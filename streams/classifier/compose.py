@@ -9,20 +9,23 @@ the few lines of :meth:`Composer._scan_field` and :meth:`Composer.apply`:
 
 1. objects are ``measure`` (restrictions: +1) or ``relief`` (cooperation and
    flows: talks, truces, licences, exports, approvals: −1); in a compound the
-   last object word is the head ("tariff pause" is a pause, "export
-   licensing" a restriction); "zero"/"free" next to a measure make it relief;
+   last object word is the head ("tariff pause" is a pause); "zero"/"free"
+   next to a measure make it relief; a word that is both ("pause", "ban",
+   "curb") is the verb when no determiner, object or verb precedes it and an
+   object follows ("China bans exports");
 2. predicates ``raise`` (+1: impose, extend, resume, rebound…) or ``lower``
    (−1: ease, lift, suspend, collapse, stall, fall…) bind the nearest object
-   within ``window`` words after them, else before them (intransitive verbs
-   and passives — "is put on hold", "was lifted" — look at their subject
-   first, within ``subject_window``), in the same clause; the move is predicate × object: ease (−1) × licensing
-   requirement (+1) ⇒ de-escalation, collapse (−1) × talks (−1) ⇒ escalation;
-3. standalone escalation terms (charges, smuggling, retaliation, "no deal",
-   supply fears…) count on their own, at a lower weight;
-4. a lowering predicate of a plan ("drops plan to", "reverses decision to")
-   reverses the move it governs; a negator up to ``window`` words before
-   flips a move and weakens it; a hedge in the clause scales it; a number
-   right after a predicate strengthens it;
+   within ``window`` words after them, else before them; intransitives and
+   passives ("is put on hold") bind their subject — the first object of the
+   noun group before them ("talks on tariffs stall" are talks) — and verbs
+   that never take an object ("stocks climb as …") nothing after them; the
+   move is predicate × object: ease (−1) × licensing requirement (+1) ⇒
+   de-escalation, collapse (−1) × talks (−1) ⇒ escalation;
+3. standalone terms (charges, smuggling, retaliation, "no deal", supply
+   fears…; "reprieve", "cleared") count on their own, at a lower weight;
+4. a lowering predicate of a plan ("drops plan to") reverses the move it
+   governs; a negator up to ``window`` words before flips a move and weakens
+   it; a hedge scales it; a number right after a predicate strengthens it;
 5. title evidence weighs ``title_weight``; reporting frames (explainers,
    analysts, deferrals) damp a field's moves; the composed score c is
    squashed (s = c / (|c| + 1)) and, when |c| reaches ``min_evidence``,
@@ -57,7 +60,7 @@ def lemmas(token: str) -> tuple[str, ...]:
     """The token and the base forms it may inflect (plural, past, gerund): cheap, rule-based, no dictionary."""
     out = [token]
     for suffix, repl in (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""),
-                         ("ing", ""), ("ing", "e")):
+                         ("ing", ""), ("ing", "e"), ("ying", "ie")):
         if token.endswith(suffix) and len(token) - len(suffix) >= 2:
             out.append(token[: len(token) - len(suffix)] + repl)
     if len(token) > 5 and token.endswith("ed") and token[-3] == token[-4]:
@@ -158,11 +161,8 @@ class Composer:
         return tuple(found)
 
     def _match(self, toks: list[_Tok], i: int, table: dict[str, Any], kind: int) -> tuple[str, int] | None:
-        """Longest term of ``table`` starting at token i, every word matched on its lemmas: (term, length).
-
-        Multi-word terms are only tried when the first word can start one
-        (``_starts``); one-word hits were found once per distinct token (``_analyse``).
-        """
+        """Longest term of ``table`` at token i, matched on lemmas: (term, length); multi-word terms only
+        when the first word can start one, one-word hits found once per distinct token (``_analyse``)."""
         tok = toks[i]
         if tok.start:
             for n in range(min(self._maxlen, len(toks) - i), 1, -1):
@@ -266,12 +266,9 @@ class Composer:
         tok = toks[i]
         if tok.hits[_PRED] is None:
             return False
-        if i > 0:
-            prev = toks[i - 1]
-            if prev.brk and not prev.word:
-                pass
-            elif prev.word in self._nominal or prev.hits[_OBJ] is not None or prev.hits[_PRED] is not None:
-                return False
+        prev = toks[i - 1] if i > 0 else _BREAK
+        if prev.word in self._nominal or prev.hits[_OBJ] is not None or prev.hits[_PRED] is not None:
+            return False
         for j in range(i + 1, min(len(toks), i + 1 + self._window)):
             if toks[j].brk:
                 return False
@@ -368,14 +365,15 @@ class Composer:
         moved = mt or mb
         if not c.categories and not mt:
             return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
-        ok, why = self._gate.check(tt + [_BREAK] + tb, c.actors, c.categories, moved)
+        ok, why, both = self._gate.check(tt + [_BREAK] + tb, c.actors, c.categories, moved)
         if not ok:
             gate = Cue(f"relevance: {why} ⇒ no category", None, "neutral", 0.0)
             scores = {k: min(v, 0.49) for k, v in c.scores.items()}
             return Classification((), scores, 0.0, c.cues + (gate,), c.actors, version)
         categories = list(c.categories)
         scores = dict(c.scores)
-        if not categories and mt and self._add_categories and any(a in c.actors for a in ("US", "China")):
+        # a title move on a named US–China pair adds its object's category: "impose port charges on US vessels"
+        if not categories and mt and self._add_categories and both:
             categories = [k for k in CATEGORIES if k in cats]
             for k in categories:
                 scores[k] = max(scores.get(k, 0.0), 0.5)

@@ -58,6 +58,7 @@ class RelevanceGate:
         self._anchors = {side: _split(sides[side]["anchors"]) for side in ("US", "China")}
         self._unless: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in rel["anchor_unless"].items()}
         self._bilateral = _split(rel["bilateral"])
+        self._either = _split(rel["either_side"])
         self._third_cats = frozenset(rel["third_country_categories"])
         self._context = _split(rel["context"])
         self._off_topic = frozenset(rel["off_topic"])
@@ -83,8 +84,8 @@ class RelevanceGate:
         return False
 
     def frame(self, words: set[str], text: str, actors: tuple[str, ...],
-              categories: tuple[str, ...]) -> str | None:
-        """What shows the US–China frame ("US and China", "Commerce and Chinese side" …), or None."""
+              categories: tuple[str, ...]) -> tuple[str | None, bool]:
+        """What shows the US–China frame ("US and China", "'commerce' and China" …) or None; both sides named?"""
         found: dict[str, str] = {}
         for a in actors:
             side = self._actor_side.get(a)
@@ -96,36 +97,44 @@ class RelevanceGate:
                 if hit is not None:
                     found[side] = f"'{hit}'"
         if len(found) == 2:
-            return f"{found['US']} and {found['China']}"
+            return f"{found['US']} and {found['China']}", True
         if not found:
-            return None
+            # no side named: a government institution and no foreign country ("Consulates told to pause
+            # visa interviews") is our own beat with both sides implicit; anything else is out
+            inst = self._find(self._either, words, text)
+            if inst is None or any(a not in self._actor_side for a in actors):
+                return None, False
+            return f"'{inst}', no other country", False
         side = next(iter(found.values()))
         both = self._find(self._bilateral, words, text)
         if both is not None:
-            return f"{side} and '{both}'"
+            return f"{side} and '{both}'", False
         third = next((a for a in actors if a not in self._actor_side), None)
         if third is None:
-            return f"{side}, no other country"
+            return f"{side}, no other country", False
         if "China" in found and set(categories) & self._third_cats:
-            return f"{side} and {third}"
-        return None
+            return f"{side} and {third}", False
+        return None, False
 
     def check(self, toks: Sequence[_Token], actors: tuple[str, ...], categories: tuple[str, ...],
-              moved: bool) -> tuple[bool, str]:
-        """(relevant, why): the frame, then the policy context (or a composed move), then the off-topic check."""
+              moved: bool) -> tuple[bool, str, bool]:
+        """(relevant, why, both sides named): the frame, the policy context (or a composed move), the off-topic check.
+
+        Both sides named is what :meth:`Composer.apply` asks before it adds a category from a composed move.
+        """
         words = {lem for t in toks for lem in t.lem}
         text = " " + " ".join(t.word for t in toks) + " "
-        frame = self.frame(words, text, actors, categories)
+        frame, both = self.frame(words, text, actors, categories)
         if frame is None:
             named = ", ".join(actors[:3]) or "no country"
-            return False, f"no US–China frame ({named})"
+            return False, f"no US–China frame ({named})", False
         if words & self._off_topic and not words & self._institutions:
-            return False, f"off-topic story ('{min(words & self._off_topic)}') with no institution"
+            return False, f"off-topic story ('{min(words & self._off_topic)}') with no institution", False
         one, phrases = self._context
         context = next((c for c in sorted(words & one) if self._counts(c, toks)), None) or next(
             (p.strip() for p in phrases if p in text), None)
         if context is None and moved:
             context = "a composed move"
         if context is None:
-            return False, f"{frame} named, but no policy or trade context"
-        return True, f"{frame}, context '{context}'"
+            return False, f"{frame} named, but no policy or trade context", False
+        return True, f"{frame}, context '{context}'", both

@@ -244,3 +244,16 @@ def test_a_market_verb_does_not_bind_the_cause_that_follows(title: str, sign: in
     c = _composed(title)
     assert c.tension * sign > 0.15, c.cues
     assert not any(q.phrase.startswith(("compose:climb", "compose:fall", "compose:rise")) for q in c.cues)
+
+
+def test_an_institution_with_no_country_named_is_our_own_beat() -> None:
+    c = _gated("Consulates told to pause scheduling of student visa interviews", "", (), ("visas",))
+    assert c.categories == ("visas",) and any("'consulate', no other country" in q.phrase for q in c.cues)
+    assert _gated("Studios brace for a film levy", "Producers fear the charge.", (), ("tariffs",)).categories == ()
+
+
+@pytest.mark.parametrize("negator", ["no longer", "not", "will not"])
+def test_a_two_word_negator_counts_once(negator: str) -> None:
+    """ "no longer need a licence": one negation of a restriction on the flow, so de-escalation."""
+    c = _composed(f"Chip tools for China will {negator} need an export licence".replace("will will", "will"))
+    assert c.tension < -0.15, c.cues
