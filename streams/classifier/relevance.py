@@ -37,8 +37,13 @@ from typing import Any, Protocol
 
 
 class _Token(Protocol):
-    word: str
-    lem: tuple[str, ...]
+    """What the gate reads of a token of ``compose``: the word and its lemmas."""
+
+    @property
+    def word(self) -> str: ...
+
+    @property
+    def lem(self) -> tuple[str, ...]: ...
 
 
 def _split(terms: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
