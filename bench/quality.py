@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"targets": TARGETS, "parts": report}, indent=2))
         return 0
-    print(f"{'development' if args.dev else 'held-out'} quality (targets for reading, not enforced: macro-F1 >= {TARGETS['macro_f1']}, "
+    kind = "development" if args.dev else "held-out"
+    print(f"{kind} quality (targets for reading, not enforced: macro-F1 >= {TARGETS['macro_f1']}, "
           f"direction >= {TARGETS['direction']}, irrelevant FP <= {TARGETS['irrelevant_fp']})")
     head = f"{'part':14} {'engine':8} {'items':>5} {'macroF1':>8} {'dir':>6} {'FP':>6}  " + " ".join(
         f"{c[:10]:>10}" for c in CATEGORIES)

@@ -94,10 +94,7 @@ class Composer:
         for polarity, key in ((1, "measure"), (-1, "relief")):
             for term, cat in data["objects"][key].items():
                 self._obj[term] = (polarity, cat)
-        self._pred: dict[str, int] = {}
-        for polarity, key in ((1, "raise"), (-1, "lower")):
-            for term in data["predicates"][key]:
-                self._pred[term] = polarity
+        self._pred: dict[str, int] = {t: p for p, k in ((1, "raise"), (-1, "lower")) for t in data["predicates"][k]}
         self._alone = {t: 1 for t in data["standalone"]["escalation"]}
         self._alone.update({t: -1 for t in data["standalone"]["deescalation"]})
         self._neg = set(data["negators"])
@@ -112,11 +109,13 @@ class Composer:
         self._b_learned, self._b_comp, self._b_min = b["learned"], b["composed"], b["min_evidence"]
         self._b_agree: float = b["composed_agreeing"]
         self._gate = RelevanceGate(data["relevance"])
-        self._maxlen = 0  # the longest multi-word term, set below
         self._memo: dict[str, tuple[_Tok, ...]] = {}
         terms = [*self._obj, *self._pred, *self._alone]
-        self._maxlen = max(len(t.split()) for t in terms)
         self._starts = {t.split()[0] for t in terms if " " in t}
+        self._lengths: list[dict[str, set[int]]] = [{}, {}, {}]
+        for kind, table in ((_OBJ, self._obj), (_PRED, self._pred), (_ALONE, self._alone)):
+            for t in (t for t in table if " " in t):
+                self._lengths[kind].setdefault(t.split()[0], set()).add(len(t.split()))
         self._add_categories: bool = data["add_categories"]
         self._free = set(data["free_markers"])
         self._intrans = set(data["intransitive"])
@@ -165,14 +164,17 @@ class Composer:
         when the first word can start one, one-word hits found once per distinct token (``_analyse``)."""
         tok = toks[i]
         if tok.start:
-            for n in range(min(self._maxlen, len(toks) - i), 1, -1):
-                words = toks[i:i + n]
+            lengths = self._lengths[kind]  # first word -> the lengths of this table's terms it starts
+            for n in sorted({k for x in tok.lem for k in lengths.get(x, ()) if i + k <= len(toks)}, reverse=True):
+                words = toks[i + 1:i + n]
                 if any(t.brk and not t.word for t in words):
                     continue
-                for combo in itertools.product(*(t.lem for t in words)):
-                    term = " ".join(combo)
-                    if term in table:
-                        return term, n
+                for x in tok.lem:
+                    if n in lengths.get(x, ()):
+                        for combo in itertools.product(*(t.lem for t in words)):
+                            term = x + " " + " ".join(combo)
+                            if term in table:
+                                return term, n
         hit = tok.hits[kind]
         return (hit, 1) if hit is not None else None
 
@@ -354,8 +356,8 @@ class Composer:
 
     # -- item level ------------------------------------------------------
     def apply(self, c: Classification, title: str, body: str, version: str) -> Classification:
-        if not c.categories and not self._add_categories:  # nothing to gate or to direct: the common case
-            return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
+        if not c.categories and not (self._add_categories and "US" in c.actors and "China" in c.actors):
+            return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)  # the common case
         cues: list[Cue] = []
         cats: set[str] = set()
         tt, tb = self._tokens(title), self._tokens(body)

@@ -185,7 +185,8 @@ def _gated(title: str, body: str, actors: tuple[str, ...], cats: tuple[str, ...]
 @pytest.mark.parametrize(("title", "body", "actors"), [
     ("EU and US fail to settle steel tariff dispute", "Brussels wants lower duties on its steel.", ("EU", "US")),
     ("Canada raises tariffs on Mexican steel", "Ottawa said the duties protect its mills.", ("Canada", "Mexico")),
-    ("Japan and South Korea resume talks on export controls", "Officials in Seoul and Tokyo met.", ("Japan", "South Korea")),
+    ("Japan and South Korea resume talks on export controls", "Officials in Seoul and Tokyo met.",
+     ("Japan", "South Korea")),
     ("Vietnam deal with Washington sets 20% tariff rate", "Hanoi agreed to the duty.", ("Vietnam", "US")),
 ])
 def test_gate_requires_a_us_china_frame(title: str, body: str, actors: tuple[str, ...]) -> None:
