@@ -26,6 +26,7 @@ NATIVE_MODULES = [
     "streams/classifier/learned.py",
     "streams/classifier/learned_fast.py",
     "streams/classifier/rules.py",
+    "streams/classifier/relevance.py",
     "streams/classifier/compose.py",
 ]
 

@@ -2,9 +2,12 @@
 
 Run: ``.venv/bin/python bench/quality.py`` (``--all-engines`` adds ml and
 hybrid, which train scikit-learn models first; ``--json`` for a machine-
-readable report; ``--part test5`` for one part).  A part whose items carry a
-``kind`` (test5, issue 17) also gets one line per kind: items, category
-exact-match rate, direction accuracy, and both together ("right").
+readable report; ``--part test6`` for one part, ``--part dev7`` for a
+development part, ``--dev`` for every development part).  A part whose items
+carry a ``kind`` (test5, test6, dev6, dev7: issue 17) also gets one line per
+kind: items, category exact-match rate, direction accuracy, and both together
+("right").  ``--errors`` lists the misclassified items of *development*
+parts only (it refuses a held-out part).
 
 Why a report and not a test: a pass/fail threshold over a held-out set in
 ``make test`` turns that set into a tuning target — every red run invites a
@@ -26,25 +29,54 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streams.classifier import CATEGORIES, DEFAULT_ENGINE, get_engine  # noqa: E402
-from streams.classifier.corpus import HELD_OUT_PATHS, Item, load_items  # noqa: E402
+from streams.classifier.corpus import CORPUS_DIR, HELD_OUT_PATHS, Item, load_items  # noqa: E402
 from streams.classifier.evaluate import Report, evaluate  # noqa: E402
 from streams.classifier.model import Classification  # noqa: E402
 
-#: Targets of issue 17 on test5 (docs/classifier.md; issue 4 asked 0.90 / 0.85 / 0.05): shown beside the
+#: Targets of issue 17 on its held-out parts (docs/classifier.md; issue 4 asked 0.90 / 0.85 / 0.05): shown beside the
 #: figures, never enforced.
 TARGETS = {"macro_f1": 0.93, "direction": 0.90, "irrelevant_fp": 0.05}
 
 
-def parts(only: str | None) -> dict[str, list[Path]]:
-    """Each held-out file alone, then all of them together."""
+def dev_paths() -> list[Path]:
+    """Every development part (``dev*.jsonl``), in numeric order: what tuning may look at."""
+    def order(p: Path) -> int:
+        tail = p.stem[3:]
+        return int(tail) if tail.isdigit() else 1
+
+    return sorted(CORPUS_DIR.glob("dev*.jsonl"), key=order)
+
+
+def parts(only: str | None, dev: bool = False) -> dict[str, list[Path]]:
+    """Each held-out file alone, then all of them together; or the development parts; or one part by name."""
     found = [p for p in HELD_OUT_PATHS if p.exists()]
+    if only is not None:
+        named = {p.stem: [p] for p in [*found, *dev_paths()]}
+        if only not in named:
+            raise SystemExit(f"quality: no corpus part named {only!r} (have {sorted(named)})")
+        return {only: named[only]}
+    if dev:
+        return {p.stem: [p] for p in dev_paths()}
     out = {p.stem: [p] for p in found}
     if len(found) > 1:
         out["all held-out"] = found
-    if only is not None:
-        out = {k: v for k, v in out.items() if k == only}
-        if not out:
-            raise SystemExit(f"quality: no held-out part named {only!r} (have {[p.stem for p in found]})")
+    return out
+
+
+def errors(paths: list[Path], engine_name: str) -> list[str]:
+    """One line per misclassified item of a development part (gold vs predicted, the kind, the title)."""
+    held = {p.resolve() for p in HELD_OUT_PATHS}
+    if any(p.resolve() in held for p in paths):
+        raise SystemExit("quality: --errors lists development parts only; held-out items are never listed")
+    engine = get_engine(engine_name)
+    out = []
+    for it in (it for p in paths for it in load_items(p)):
+        pred = engine.classify(it.title, it.body)
+        if frozenset(pred.categories) != it.categories or pred.direction != it.direction:
+            gold = ",".join(sorted(it.categories or ())) or "-"
+            got = ",".join(pred.categories) or "-"
+            out.append(f"{it.id} [{it.raw.get('kind', '')}] gold {gold}/{it.direction} got {got}/{pred.direction}: "
+                       f"{it.title}")
     return out
 
 
@@ -97,12 +129,20 @@ def summary(r: Report) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--all-engines", action="store_true", help="also ml and hybrid (trains them first)")
-    ap.add_argument("--part", default=None, help="one held-out part by file stem, e.g. test4")
+    ap.add_argument("--part", default=None, help="one corpus part by file stem, e.g. test6 or dev7")
+    ap.add_argument("--dev", action="store_true", help="every development part instead of the held-out ones")
+    ap.add_argument("--errors", action="store_true", help="list misclassified items (development parts only)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     args = ap.parse_args(argv)
     engines = [DEFAULT_ENGINE, "lexicon"] + (["ml", "hybrid"] if args.all_engines else [])
     report: dict[str, dict[str, object]] = {}
-    for part, paths in parts(args.part).items():
+    chosen = parts(args.part, args.dev)
+    if args.errors:
+        for part, paths in chosen.items():
+            for line in errors(paths, DEFAULT_ENGINE):
+                print(f"{part} {line}")
+        return 0
+    for part, paths in chosen.items():
         report[part] = {}
         for name in engines:
             r, seconds, kinds = score(name, paths)
@@ -112,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"targets": TARGETS, "parts": report}, indent=2))
         return 0
-    print(f"held-out quality (targets for reading, not enforced: macro-F1 >= {TARGETS['macro_f1']}, "
+    kind = "development" if args.dev else "held-out"
+    print(f"{kind} quality (targets for reading, not enforced: macro-F1 >= {TARGETS['macro_f1']}, "
           f"direction >= {TARGETS['direction']}, irrelevant FP <= {TARGETS['irrelevant_fp']})")
     head = f"{'part':14} {'engine':8} {'items':>5} {'macroF1':>8} {'dir':>6} {'FP':>6}  " + " ".join(
         f"{c[:10]:>10}" for c in CATEGORIES)

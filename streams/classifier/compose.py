@@ -9,20 +9,23 @@ the few lines of :meth:`Composer._scan_field` and :meth:`Composer.apply`:
 
 1. objects are ``measure`` (restrictions: +1) or ``relief`` (cooperation and
    flows: talks, truces, licences, exports, approvals: −1); in a compound the
-   last object word is the head ("tariff pause" is a pause, "export
-   licensing" a restriction); "zero"/"free" next to a measure make it relief;
+   last object word is the head ("tariff pause" is a pause); "zero"/"free"
+   next to a measure make it relief; a word that is both ("pause", "ban",
+   "curb") is the verb when no determiner, object or verb precedes it and an
+   object follows ("China bans exports");
 2. predicates ``raise`` (+1: impose, extend, resume, rebound…) or ``lower``
    (−1: ease, lift, suspend, collapse, stall, fall…) bind the nearest object
-   within ``window`` words after them, else before them (intransitive verbs
-   look at their subject first, within ``subject_window``), in the same
-   clause; the move is predicate × object: ease (−1) × licensing
-   requirement (+1) ⇒ de-escalation, collapse (−1) × talks (−1) ⇒ escalation;
-3. standalone escalation terms (charges, smuggling, retaliation, "no deal",
-   supply fears…) count on their own, at a lower weight;
-4. a lowering predicate of a plan ("drops plan to", "reverses decision to")
-   reverses the move it governs; a negator up to ``window`` words before
-   flips a move and weakens it; a hedge in the clause scales it; a number
-   right after a predicate strengthens it;
+   within ``window`` words after them, else before them; intransitives and
+   passives ("is put on hold") bind their subject — the first object of the
+   noun group before them ("talks on tariffs stall" are talks) — and verbs
+   that never take an object ("stocks climb as …") nothing after them; the
+   move is predicate × object: ease (−1) × licensing requirement (+1) ⇒
+   de-escalation, collapse (−1) × talks (−1) ⇒ escalation;
+3. standalone terms (charges, smuggling, retaliation, "no deal", supply
+   fears…; "reprieve", "cleared") count on their own, at a lower weight;
+4. a lowering predicate of a plan ("drops plan to") reverses the move it
+   governs; a negator up to ``window`` words before flips a move and weakens
+   it; a hedge scales it; a number right after a predicate strengthens it;
 5. title evidence weighs ``title_weight``; reporting frames (explainers,
    analysts, deferrals) damp a field's moves; the composed score c is
    squashed (s = c / (|c| + 1)) and, when |c| reaches ``min_evidence``,
@@ -30,12 +33,11 @@ the few lines of :meth:`Composer._scan_field` and :meth:`Composer.apply`:
    ``blend.composed_agreeing`` when the title's moves agree, else
    ``blend.composed`` — strictly inside (−1, 1) and monotone in t.
 
-The relevance gate (only for items the engine gave a category): a category
-needs a named actor (any country of the taxonomy) or an institution or
-bilateral frame from ``relevance.anchors``, and a policy context word
-(``relevance.context``) or a composed move; otherwise every category is
-dropped and the item is neutral.  Both steps return cues that
-show their reasoning, e.g. ``"eases → licensing requirement ⇒ deescalation"``.
+The relevance gate (``relevance.py``, only for items the engine gave a
+category) keeps a category only with a US–China frame and a policy context;
+otherwise every category is dropped and the item is neutral.  Both steps
+return cues that show their reasoning, e.g.
+``"eases → licensing requirement ⇒ deescalation"``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import CATEGORIES, DEESCALATION, ESCALATION, Classification, Cue, round4
+from .relevance import RelevanceGate
 
 COMPOSITION_FILE = "composition.v1.json"
 _PUNCT = ".,;:!?\"'()[]{}«»“”‘’"
@@ -57,7 +60,7 @@ def lemmas(token: str) -> tuple[str, ...]:
     """The token and the base forms it may inflect (plural, past, gerund): cheap, rule-based, no dictionary."""
     out = [token]
     for suffix, repl in (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""),
-                         ("ing", ""), ("ing", "e")):
+                         ("ing", ""), ("ing", "e"), ("ying", "ie")):
         if token.endswith(suffix) and len(token) - len(suffix) >= 2:
             out.append(token[: len(token) - len(suffix)] + repl)
     if len(token) > 5 and token.endswith("ed") and token[-3] == token[-4]:
@@ -91,10 +94,7 @@ class Composer:
         for polarity, key in ((1, "measure"), (-1, "relief")):
             for term, cat in data["objects"][key].items():
                 self._obj[term] = (polarity, cat)
-        self._pred: dict[str, int] = {}
-        for polarity, key in ((1, "raise"), (-1, "lower")):
-            for term in data["predicates"][key]:
-                self._pred[term] = polarity
+        self._pred: dict[str, int] = {t: p for p, k in ((1, "raise"), (-1, "lower")) for t in data["predicates"][k]}
         self._alone = {t: 1 for t in data["standalone"]["escalation"]}
         self._alone.update({t: -1 for t in data["standalone"]["deescalation"]})
         self._neg = set(data["negators"])
@@ -108,24 +108,20 @@ class Composer:
         b = data["blend"]
         self._b_learned, self._b_comp, self._b_min = b["learned"], b["composed"], b["min_evidence"]
         self._b_agree: float = b["composed_agreeing"]
-        rel = data["relevance"]
-        self._any_country = rel["countries"] == "any"
-        self._countries = set() if self._any_country else set(rel["countries"])
-        self._countries_sorted = sorted(self._countries)
-        self._anchor_words = sorted(a for a in rel["anchors"] if " " not in a)
-        self._anchor_phrases = sorted(a for a in rel["anchors"] if " " in a)
-        self._off_topic = set(rel["off_topic"])
-        self._institutions = set(rel["institutions"])
-        self._not_before: dict[str, set[str]] = {k: set(v) for k, v in rel["context_not_before"].items()}
-        self._context_words = sorted(c for c in rel["context"] if " " not in c)
-        self._context_phrases = sorted(c for c in rel["context"] if " " in c)
-        self._maxlen = 3
+        self._gate = RelevanceGate(data["relevance"])
         self._memo: dict[str, tuple[_Tok, ...]] = {}
         terms = [*self._obj, *self._pred, *self._alone]
         self._starts = {t.split()[0] for t in terms if " " in t}
+        self._lengths: list[dict[str, set[int]]] = [{}, {}, {}]
+        for kind, table in ((_OBJ, self._obj), (_PRED, self._pred), (_ALONE, self._alone)):
+            for t in (t for t in table if " " in t):
+                self._lengths[kind].setdefault(t.split()[0], set()).add(len(t.split()))
         self._add_categories: bool = data["add_categories"]
         self._free = set(data["free_markers"])
         self._intrans = set(data["intransitive"])
+        self._passive = set(data["passive_markers"])
+        self._nominal = set(data["nominal_markers"])
+        self._subject_only = set(data["subject_only"])
         self._plans = set(data["plan_nouns"])
         self._subject_window: int = data["subject_window"]
         fr = data["frames"]
@@ -164,21 +160,21 @@ class Composer:
         return tuple(found)
 
     def _match(self, toks: list[_Tok], i: int, table: dict[str, Any], kind: int) -> tuple[str, int] | None:
-        """Longest term of ``table`` starting at token i, every word matched on its lemmas: (term, length).
-
-        Multi-word terms are only tried when the first word can start one
-        (``_starts``); one-word hits were found once per distinct token (``_analyse``).
-        """
+        """Longest term of ``table`` at token i, matched on lemmas: (term, length); multi-word terms only
+        when the first word can start one, one-word hits found once per distinct token (``_analyse``)."""
         tok = toks[i]
         if tok.start:
-            for n in range(min(self._maxlen, len(toks) - i), 1, -1):
-                words = toks[i:i + n]
+            lengths = self._lengths[kind]  # first word -> the lengths of this table's terms it starts
+            for n in sorted({k for x in tok.lem for k in lengths.get(x, ()) if i + k <= len(toks)}, reverse=True):
+                words = toks[i + 1:i + n]
                 if any(t.brk and not t.word for t in words):
                     continue
-                for combo in itertools.product(*(t.lem for t in words)):
-                    term = " ".join(combo)
-                    if term in table:
-                        return term, n
+                for x in tok.lem:
+                    if n in lengths.get(x, ()):
+                        for combo in itertools.product(*(t.lem for t in words)):
+                            term = x + " " + " ".join(combo)
+                            if term in table:
+                                return term, n
         hit = tok.hits[kind]
         return (hit, 1) if hit is not None else None
 
@@ -190,6 +186,8 @@ class Composer:
                 i += 1
                 continue
             m = self._match(toks, i, self._obj, _OBJ)
+            if m and m[1] == 1 and self._verb_reading(toks, i):
+                m = None
             if m:
                 pol, cat = self._obj[m[0]]
                 objs[i] = (m[0], i + m[1], pol, cat)
@@ -232,7 +230,10 @@ class Composer:
             term, n = pm or am  # type: ignore[misc]
             scale, prefix = self._modifiers(toks, i)
             if pm is not None:
-                obj = self._bind(toks, i, n, objs, heads, self._before[self._pred[term]], term in self._intrans)
+                subject_first = term in self._intrans or any(
+                    0 <= i - k and toks[i - k].word in self._passive for k in (1, 2))
+                obj = self._bind(toks, i, n, objs, heads, self._before[self._pred[term]], subject_first,
+                                 term in self._subject_only)
                 if obj is None:
                     i += n
                     continue
@@ -261,6 +262,22 @@ class Composer:
             i += n
         return total, moved
 
+    def _verb_reading(self, toks: list[_Tok], i: int) -> bool:
+        """A word that is both object and predicate ("pause", "ban", "curb", "freeze") is the verb when it
+        is not after a determiner, preposition, object or predicate and an object follows in its clause."""
+        tok = toks[i]
+        if tok.hits[_PRED] is None:
+            return False
+        prev = toks[i - 1] if i > 0 else _BREAK
+        if prev.word in self._nominal or prev.hits[_OBJ] is not None or prev.hits[_PRED] is not None:
+            return False
+        for j in range(i + 1, min(len(toks), i + 1 + self._window)):
+            if toks[j].brk:
+                return False
+            if toks[j].hits[_OBJ] is not None or toks[j].start:
+                return True
+        return False
+
     def _plan_follows(self, toks: list[_Tok], j: int) -> bool:
         """A plan noun ("plan", "decision", "proposal"…) then "to" within 3 words: the predicate undoes a move."""
         for k in range(j, min(len(toks) - 1, j + 3)):
@@ -272,12 +289,17 @@ class Composer:
 
     def _modifiers(self, toks: list[_Tok], i: int) -> tuple[float, str]:
         """Negation flips (and weakens), the smallest hedge factor scales; both only within the clause."""
-        scale, negs, words = 1.0, 0, []
+        scale, negs, words, skip = 1.0, 0, [], -1
         for j in range(i - 1, max(-1, i - 1 - self._window), -1):
             t = toks[j]
             if t.brk:
                 break
-            if t.word in self._neg or (j > 0 and any(f"{lem} {t.word}" in self._neg for lem in toks[j - 1].lem)):
+            if j == skip:  # the first word of a two-word negator already counted ("no longer")
+                continue
+            if j > 0 and any(f"{lem} {t.word}" in self._neg for lem in toks[j - 1].lem):
+                negs, skip = negs + 1, j - 1
+                words.append(t.word)
+            elif t.word in self._neg:
                 negs += 1
                 words.append(t.word)
             for lem in t.lem:
@@ -292,7 +314,7 @@ class Composer:
 
     def _bind(self, toks: list[_Tok], i: int, n: int, objs: dict[int, Any],
               heads: dict[int, tuple[str, int, str | None]], before: int,
-              subject_first: bool) -> tuple[str, int, str | None] | None:
+              subject_first: bool, subject_only: bool = False) -> tuple[str, int, str | None] | None:
         """The predicate's object: after it, else before it; intransitive predicates look at their subject first."""
         def after() -> tuple[str, int, str | None] | None:
             for j in range(i + n, min(len(toks), i + n + self._window)):
@@ -302,28 +324,27 @@ class Composer:
                     return heads[j]
             return None
 
-        def prior(width: int) -> tuple[str, int, str | None] | None:
+        def prior(width: int, farthest: bool = False) -> tuple[str, int, str | None] | None:
+            found = None
             for j in range(i - 1, max(-1, i - 1 - width), -1):
                 if toks[j].brk:
                     break
+                if farthest and found is not None and toks[j].hits[_PRED] is not None:
+                    break  # the subject's noun group ends at the previous verb: "pause lapses, duties return"
                 for s, (_, end, _, _) in objs.items():
                     if s <= j < end:
-                        return heads[s]
-            return None
+                        if not farthest:
+                            return heads[s]
+                        found = heads[s]
+            return found
 
         if subject_first:
-            return prior(self._subject_window) or after()
+            # the subject is the head of the noun group, its first object: "talks on tariffs stall" are talks;
+            # the noun use binds what follows: "collapse of talks"
+            nxt = toks[i + n].word if i + n < len(toks) else ""
+            later = after() if not subject_only or nxt in ("of", "in") else None
+            return prior(self._subject_window, farthest=True) or later
         return after() or prior(before)
-
-    def _counts(self, word: str, toks: list[_Tok]) -> bool:
-        """A context word counts unless every use of it heads one of our own phrases ("trade talks")."""
-        after = self._not_before.get(word)
-        if after is None:
-            return True
-        for k, t in enumerate(toks):
-            if word in t.lem and not (k + 1 < len(toks) and any(x in after for x in toks[k + 1].lem)):
-                return True
-        return False
 
     def _frame(self, toks: list[_Tok], factor: float) -> float:
         """Reporting frames (explainers, analysts, deferrals) damp a field's composed moves."""
@@ -334,31 +355,9 @@ class Composer:
         return factor if any(f in low for f in self._frame_phrases) else 1.0
 
     # -- item level ------------------------------------------------------
-    def relevant(self, toks: list[_Tok], actors: tuple[str, ...], moved: bool) -> tuple[bool, str]:
-        """A named actor or institution, and a policy context (or a composed move); returns (ok, what was found)."""
-        words = {lem for t in toks for lem in t.lem}
-        text = " " + " ".join(t.word for t in toks) + " "
-        anchor = actors[0] if actors and self._any_country else next(
-            (a for a in self._countries_sorted if a in actors), None)
-        if anchor is None:
-            anchor = next((a for a in self._anchor_words if a in words), None) or next(
-                (a for a in self._anchor_phrases if f" {a} " in text), None)
-        if words & self._off_topic and not words & self._institutions:
-            hit = sorted(words & self._off_topic)[0]
-            return False, f"off-topic story ('{hit}') with no institution"
-        context = next((c for c in self._context_words if c in words and self._counts(c, toks)), None) or next(
-            (c for c in self._context_phrases if f" {c} " in text), None)
-        if context is None and "US" in actors and "China" in actors:
-            context = "US and China named"  # the bilateral frame itself
-        if context is None and moved:
-            context = "a composed move"
-        if context is None:
-            return False, f"{anchor or 'no actor'} named, but no policy or trade context"
-        return True, f"{anchor or 'no named actor'}, context '{context}'"
-
     def apply(self, c: Classification, title: str, body: str, version: str) -> Classification:
-        if not c.categories and not self._add_categories:  # nothing to gate or to direct: the common case
-            return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
+        if not c.categories and not (self._add_categories and "US" in c.actors and "China" in c.actors):
+            return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)  # the common case
         cues: list[Cue] = []
         cats: set[str] = set()
         tt, tb = self._tokens(title), self._tokens(body)
@@ -368,14 +367,15 @@ class Composer:
         moved = mt or mb
         if not c.categories and not mt:
             return Classification(c.categories, c.scores, c.tension, c.cues, c.actors, version)
-        ok, why = self.relevant(tt + [_BREAK] + tb, c.actors, moved)
+        ok, why, both = self._gate.check(tt + [_BREAK] + tb, c.actors, c.categories, moved)
         if not ok:
             gate = Cue(f"relevance: {why} ⇒ no category", None, "neutral", 0.0)
             scores = {k: min(v, 0.49) for k, v in c.scores.items()}
             return Classification((), scores, 0.0, c.cues + (gate,), c.actors, version)
         categories = list(c.categories)
         scores = dict(c.scores)
-        if not categories and mt and self._add_categories and any(a in c.actors for a in ("US", "China")):
+        # a title move on a named US–China pair adds its object's category: "impose port charges on US vessels"
+        if not categories and mt and self._add_categories and both:
             categories = [k for k in CATEGORIES if k in cats]
             for k in categories:
                 scores[k] = max(scores.get(k, 0.0), 0.5)

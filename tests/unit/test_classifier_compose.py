@@ -140,7 +140,7 @@ def test_default_engine_uses_the_composer() -> None:
 
 
 def test_composer_is_built_from_data() -> None:
-    assert isinstance(COMPOSER, Composer) and COMPOSER.version == "1.0.0"
+    assert isinstance(COMPOSER, Composer) and COMPOSER.version == "1.1.0"
 
 
 @pytest.mark.parametrize("undo", ["drops plan to", "reverses decision to", "shelves proposal to", "scraps its threat to"])
@@ -164,7 +164,7 @@ def test_gate_drops_off_topic_stories_without_an_institution(title: str, body: s
 
 
 @pytest.mark.parametrize(("title", "body"), [
-    ("US tourist visa waiver travellers face new online form", "The State Department published the rule."),
+    ("US tourist visa waiver travellers from China face new online form", "The State Department published the rule."),
     ("Chinese football club owners face US sanctions", "The Treasury named the owners."),
 ])
 def test_an_institution_keeps_a_story_with_off_topic_words(title: str, body: str) -> None:
@@ -175,3 +175,86 @@ def test_trade_in_trade_talks_is_not_policy_context() -> None:
     c = _composed("My semester abroad in China taught me more than trade talks", "")
     assert c.categories == ()
     assert _composed("China says trade with the US matters", "").categories == ("tariffs",)
+
+
+def _gated(title: str, body: str, actors: tuple[str, ...], cats: tuple[str, ...] = ("tariffs",)) -> Classification:
+    inner = Classification(cats, {c: 0.8 for c in cats}, 0.5, (), actors, "inner")
+    return COMPOSER.apply(inner, title, body, "v")
+
+
+@pytest.mark.parametrize(("title", "body", "actors"), [
+    ("EU and US fail to settle steel tariff dispute", "Brussels wants lower duties on its steel.", ("EU", "US")),
+    ("Canada raises tariffs on Mexican steel", "Ottawa said the duties protect its mills.", ("Canada", "Mexico")),
+    ("Japan and South Korea resume talks on export controls", "Officials in Seoul and Tokyo met.",
+     ("Japan", "South Korea")),
+    ("Vietnam deal with Washington sets 20% tariff rate", "Hanoi agreed to the duty.", ("Vietnam", "US")),
+])
+def test_gate_requires_a_us_china_frame(title: str, body: str, actors: tuple[str, ...]) -> None:
+    """One side alone, or two other countries, is not US-China economic relations, whatever the policy words."""
+    c = _gated(title, body, actors)
+    assert c.categories == () and c.tension == 0.0
+    assert any(q.phrase.startswith(("relevance: no US–China frame", "relevance: off")) for q in c.cues), c.cues
+
+
+@pytest.mark.parametrize(("title", "body", "actors", "cats"), [
+    ("Commerce adds Chinese firms to entity list", "", ("China",), ("export_controls",)),
+    ("The Chinese side decides to adjust relevant measures", "Both sides will keep talking about tariffs.",
+     ("China",), ("tariffs",)),
+    ("USTR raises tariffs on cranes", "The rate on Chinese-made cranes doubles.", ("US",), ("tariffs",)),
+    ("Dutch regulator tightens servicing curbs on China chip tools", "", ("Netherlands", "China"),
+     ("export_controls",)),
+])
+def test_gate_keeps_items_with_a_us_china_frame(title: str, body: str, actors: tuple[str, ...],
+                                                cats: tuple[str, ...]) -> None:
+    """An actor or an institution of each side, a bilateral anchor, or a third country's controls on China."""
+    c = _gated(title, body, actors, cats)
+    assert c.categories == cats, c.cues
+    assert any(q.phrase.startswith("relevance:") and "no category" not in q.phrase for q in c.cues)
+
+
+def test_third_country_frame_is_only_for_controls_and_minerals() -> None:
+    c = _gated("Canada imposes surtax on Chinese steel", "Ottawa said the duty is 25%.", ("Canada", "China"))
+    assert c.categories == ()
+
+
+@pytest.mark.parametrize("verb", ["pauses", "bans", "curbs", "freezes", "caps"])
+def test_a_word_that_is_object_and_predicate_is_the_verb_before_an_object(verb: str) -> None:
+    """ "China bans exports": the measure word is the predicate (lower x exports = escalation)."""
+    c = _composed(f"China {verb} exports of gallium to the US")
+    assert c.tension > 0.15 and any(q.phrase == f"compose:{verb} → export ⇒ escalation" for q in c.cues), c.cues
+
+
+@pytest.mark.parametrize("title", ["The tariff pause on Chinese goods expires", "US lifts the export ban on China"])
+def test_the_same_word_after_an_object_or_predicate_is_the_noun(title: str) -> None:
+    c = _composed(title)
+    assert (c.tension > 0.15) == ("expires" in title) and (c.tension < -0.15) == ("lifts" in title), c.cues
+
+
+@pytest.mark.parametrize("title", ["De minimis duty on Chinese parcels is put on hold",
+                                   "The licensing requirement for chip exports to China was lifted"])
+def test_a_passive_binds_its_subject(title: str) -> None:
+    c = _composed(title)
+    assert c.tension < -0.15, c.cues
+
+
+@pytest.mark.parametrize(("title", "sign"), [("Retail stocks climb as duties on Chinese parcels are put on hold", -1),
+                                             ("Chip shares fall as Beijing grants export licences to US firms", -1),
+                                             ("Soy prices rise as the tariff truce with China collapses", 1)])
+def test_a_market_verb_does_not_bind_the_cause_that_follows(title: str, sign: int) -> None:
+    """ "stocks climb as duties are paused": climb has no object; the cause composes on its own."""
+    c = _composed(title)
+    assert c.tension * sign > 0.15, c.cues
+    assert not any(q.phrase.startswith(("compose:climb", "compose:fall", "compose:rise")) for q in c.cues)
+
+
+def test_an_institution_with_no_country_named_is_our_own_beat() -> None:
+    c = _gated("Consulates told to pause scheduling of student visa interviews", "", (), ("visas",))
+    assert c.categories == ("visas",) and any("'consulate', no other country" in q.phrase for q in c.cues)
+    assert _gated("Studios brace for a film levy", "Producers fear the charge.", (), ("tariffs",)).categories == ()
+
+
+@pytest.mark.parametrize("negator", ["no longer", "not", "will not"])
+def test_a_two_word_negator_counts_once(negator: str) -> None:
+    """ "no longer need a licence": one negation of a restriction on the flow, so de-escalation."""
+    c = _composed(f"Chip tools for China will {negator} need an export licence".replace("will will", "will"))
+    assert c.tension < -0.15, c.cues

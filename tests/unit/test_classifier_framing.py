@@ -17,7 +17,7 @@ def _rules(title: str, body: str = "") -> Classification:
 @pytest.mark.parametrize(
     ("title", "body"),
     [
-        ("Explainer: what the tariff truce means for importers", "Here is how the 90-day pause works."),
+        ("Explainer: what the US-China tariff truce means for importers", "Here is how the 90-day pause works."),
         ("Analysts expect Beijing to extend rare-earth licences, survey shows",
          "Most of the twenty economists polled think permits will keep flowing through the summer."),
         ("Timeline: how the US-China tariff war unfolded", "From the first levies to the May truce."),
@@ -47,7 +47,7 @@ def test_title_framing_outweighs_body_framing() -> None:
 # -- negation and hedging (token matcher keeps the scopes) -------------------------
 
 def test_ruling_out_is_deescalation_and_threat_is_escalation() -> None:
-    assert _rules("EU rules out retaliatory tariffs on US goods").direction == "deescalation"
+    assert _rules("China rules out retaliatory tariffs on US goods").direction == "deescalation"
     assert _rules("Beijing threatens to impose tariffs on US soybeans").direction == "escalation"
 
 
