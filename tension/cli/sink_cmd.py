@@ -16,7 +16,8 @@ from pathlib import Path
 import typer
 
 from connectors.exceptions import KafkaAccessError
-from connectors.sinks.base import Sink, SinkRunner
+from connectors.sinks.base import Sink
+from connectors.sinks.runner import SinkRunner
 from connectors.sinks.metrics import SinkMetrics
 from tension.cli import configure_logging
 from tension.cli.exits import EXIT_INVALID
