@@ -38,15 +38,24 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
 KIND_TABLE = {kind: table for table, (kind, *_rest) in TABLES.items()}
 #: columns holding JSON (lists and maps)
 JSON_COLUMNS = frozenset({"categories", "scores", "cues", "actors", "top_items", "items"})
+#: columns holding timestamps (``datetime`` here; the stores format them) and booleans
+TIME_COLUMNS = frozenset({"published_at", "classified_at", "window_start", "window_end", "emitted_at", "created_at"})
+BOOL_COLUMNS = frozenset({"final", "sparse"})
 
 
 def iso(value: datetime) -> str:
     """UTC, millisecond precision, ``Z``: fixed width, so text order is time order."""
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if value.tzinfo is not timezone.utc:  # the decoders give UTC already: convert only what is not
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" → "Z"
+
+
+#: compact JSON, non-ASCII kept; one encoder for every call (``json.dumps`` with arguments builds one each time)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(value)
 
 
 def item_row(rec: SinkRecord) -> dict[str, Any]:
