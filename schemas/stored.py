@@ -35,6 +35,9 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
 KIND_TABLE = {kind: table for table, (kind, *_rest) in TABLES.items()}
 #: columns holding JSON (lists and maps)
 JSON_COLUMNS = frozenset({"categories", "scores", "cues", "actors", "top_items", "items"})
+#: columns holding timestamps (``datetime`` in a row; the stores format them) and booleans
+TIME_COLUMNS = frozenset({"published_at", "classified_at", "window_start", "window_end", "emitted_at", "created_at"})
+BOOL_COLUMNS = frozenset({"final", "sparse"})
 #: the column names SQL needs quoted (``index`` is a keyword)
 RESERVED_COLUMNS = frozenset({"index"})
 
@@ -69,7 +72,9 @@ def iso(value: datetime | str | None) -> str | None:
             return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if value.tzinfo is not timezone.utc:  # the decoders give UTC already: convert only what is not
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" → "Z"
 
 
 def parse_ts(value: str) -> datetime:

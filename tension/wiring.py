@@ -22,7 +22,8 @@ from streams.config import IndexConfig, StreamConfig, TopicConfig
 from tension.settings import LocalKafkaSettings, LocalRegistrySettings, Settings
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from connectors.sinks.base import Sink, SinkRunner
+    from connectors.sinks.base import Sink
+    from connectors.sinks.runner import SinkRunner
     from connectors.sinks.metrics import SinkMetrics
     from dashboard.api import ApiConfig
     from devenv.localkafka import LocalCluster
@@ -83,7 +84,7 @@ def stream_config(s: Settings, **overrides: object) -> StreamConfig:
 def sink_runner(sink: Sink, s: Settings, group_suffix: str, group: str | None = None,
                 metrics: SinkMetrics | None = None) -> SinkRunner:
     """The runner that feeds `sink`: its own consumer group ``<group_prefix>-<suffix>`` unless `group`."""
-    from connectors.sinks.base import SinkRunner
+    from connectors.sinks.runner import SinkRunner
 
     t = s.topics
     return SinkRunner(

@@ -1,6 +1,6 @@
 """The sink's librdkafka pieces: the dead-letter producer and how consumer errors are classified.
 
-Kept apart from :mod:`connectors.sinks.base` so the runner reads as the
+Kept apart from :mod:`connectors.sinks.runner` so the runner reads as the
 consume → write → commit loop it is.
 """
 

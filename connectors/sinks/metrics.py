@@ -1,4 +1,4 @@
-"""Prometheus metrics and health of a sink runner (:class:`connectors.sinks.base.SinkRunner`).
+"""Prometheus metrics and health of a sink runner (:class:`connectors.sinks.runner.SinkRunner`).
 
 The runner calls these once per poll, batch or retry, never per record beyond a
 C-level tally; the lag per partition is refreshed at most once a second from

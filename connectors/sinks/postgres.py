@@ -17,7 +17,9 @@ is a secret: only a redacted form is ever logged.
 from __future__ import annotations
 
 import logging
+import operator
 import zlib
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import psycopg
@@ -58,6 +60,23 @@ def _copy_sql(table: str) -> sql.Composed:
         stage=sql.Identifier(f"stage_{table}"), cols=sql.SQL(", ").join(map(sql.Identifier, columns)))
 
 
+def _encoder(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], list[Any]]:
+    """A row → COPY values function for one table: JSON columns as text, the rest as psycopg adapts them.
+
+    Built once per table: one C-level item fetch per row and work only on the JSON columns.
+    """
+    get = operator.itemgetter(*columns)
+    texts = [i for i, c in enumerate(columns) if c in JSON_COLUMNS]
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        out = list(get(row))
+        for i in texts:
+            out[i] = dumps(out[i])
+        return out
+    return values
+
+
+_VALUES = {t: _encoder(TABLES[t][1]) for t in TABLES}
 _MERGE = {t: _merge_sql(t) for t in TABLES}
 _COPY = {t: _copy_sql(t) for t in TABLES}
 _CATEGORIES = (
@@ -162,10 +181,10 @@ class PostgresSink(Sink):
                     latest = latest_per_key(table, rows)
                     if not latest:
                         continue
-                    columns = TABLES[table][1]
+                    values = _VALUES[table]
                     with cur.copy(_COPY[table]) as copy:
                         for row in latest:
-                            copy.write_row([_value(c, row[c]) for c in columns])
+                            copy.write_row(values(row))
                     cur.execute(_MERGE[table])
                     if table == "items":
                         changed = [r[0] for r in cur.fetchall()]
@@ -198,6 +217,3 @@ class PostgresSink(Sink):
             text = text.replace(self._password, "***")
         return text[:2000]
 
-
-def _value(column: str, value: Any) -> Any:
-    return dumps(value) if column in JSON_COLUMNS else value

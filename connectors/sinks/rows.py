@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connectors.sinks.base import SinkRecord
-from schemas.stored import (ALERT_COLUMNS, INDEX_COLUMNS, INDEX_V2_DEFAULTS, ITEM_COLUMNS, JSON_COLUMNS,  # noqa: F401
-                            KIND_TABLE, TABLES, iso)
+from schemas.stored import (ALERT_COLUMNS, BOOL_COLUMNS, INDEX_COLUMNS, INDEX_V2_DEFAULTS, ITEM_COLUMNS,  # noqa: F401
+                            JSON_COLUMNS, KIND_TABLE, TABLES, TIME_COLUMNS, iso)
+
+#: compact JSON, non-ASCII kept; one encoder for every call (``json.dumps`` with arguments builds one each time)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(value)
 
 
 def item_row(rec: SinkRecord) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def test_worker_and_sink_log_json_lines_and_the_sink_its_progress(kafka: Any, tm
     assert codes == (0, 0), (codes, worker_lines[-5:], sink_lines[-5:])
     progress = next(o for o in sink_lines if o.get("rows", 0) >= 1)
     assert {"ts", "level", "logger", "message", "rows", "rate", "lag"} <= set(progress)
-    assert progress["logger"] == "connectors.sinks.base"
+    assert progress["logger"] == "connectors.sinks.runner"
     assert worker_lines and all(o["level"] in ("INFO", "WARNING", "ERROR") for o in worker_lines)
     assert any(o["logger"].startswith(("streams", "tension")) for o in worker_lines), worker_lines[:5]
     print("worker:", json.dumps(worker_lines[0]))  # for the record (pytest -s)

@@ -17,7 +17,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic
 
-from connectors.sinks.base import SinkRunner
+from connectors.sinks.runner import SinkRunner
 from connectors.sinks.sqlite import SQLiteSink
 from tension.admin import admin_client
 from tests.helpers import unique, wait_for

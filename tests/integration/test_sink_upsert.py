@@ -20,7 +20,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from connectors.sinks.base import Sink, SinkRunner
+from connectors.sinks.base import Sink
+from connectors.sinks.runner import SinkRunner
 from connectors.sinks.postgres import PostgresSink
 from connectors.sinks.sqlite import SQLiteSink
 from tests.helpers import unique, wait_for

@@ -337,7 +337,8 @@ class _Idle:
 
 @pytest.mark.parametrize("failures,bad", [(0, ()), (1, ()), (3, (2,)), (0, (0, 4, 5))])
 def test_sink_runner_counts_rows_batches_retries_dead_letters_and_write_time(failures: int, bad: tuple[int, ...]) -> None:
-    from connectors.sinks.base import SinkRecord, SinkRunner, _Batch
+    from connectors.sinks.base import SinkRecord
+    from connectors.sinks.runner import SinkRunner, _Batch
     from tests.unit.test_sinks import _Producer, _Picky
 
     class Flaky(_Picky):
@@ -356,7 +357,7 @@ def test_sink_runner_counts_rows_batches_retries_dead_letters_and_write_time(fai
     sink = Flaky()
     runner = SinkRunner(sink, bootstrap="x", topics={"t": "item"}, group_id="g", deadletter_topic="dlq",
                         retry_initial_s=0.001, max_retry_s=0.002)
-    runner._producer = _Producer()
+    runner.dead_letters.producer = _Producer()
     runner._batch = _Batch(records=[SinkRecord("item", {"tension": -0.5 if i in bad else 0.5}, "t", 0, i)
                                     for i in range(6)])
 

@@ -12,9 +12,10 @@ import pytest
 
 from connectors.exceptions import SinkConfigError
 from connectors.sinks import migrations
-from connectors.sinks.base import Sink, SinkRecord, SinkRunner, _Batch
+from connectors.sinks.base import Sink, SinkRecord
 from connectors.sinks.files import FilesSink
 from connectors.sinks.postgres import PostgresSink, redact
+from connectors.sinks.runner import SinkRunner
 from connectors.sinks.sqlite import SQLiteSink
 
 T = datetime(2025, 6, 9, 12, tzinfo=timezone.utc)
@@ -191,10 +192,9 @@ class _Producer:
 def test_runner_bisects_a_batch_down_to_the_bad_records() -> None:
     sink = _Picky()
     runner = SinkRunner(sink, bootstrap="x", topics={"t": "item"}, group_id="g", deadletter_topic="dlq")
-    runner._producer = _Producer()
-    runner._batch = _Batch()
+    producer = runner.dead_letters.producer = _Producer()
     records = [item_rec(i, tension=-0.5 if i in (3, 17) else 0.5) for i in range(20)]
-    runner._write_or_split(records)
+    runner.writer.write_or_split(records)
     assert sorted(sink.stored) == [i for i in range(20) if i not in (3, 17)]
-    assert runner.dead_lettered == 2 and len(runner._producer.sent) == 2
-    assert {s["topic"] for s in runner._producer.sent} == {"dlq"}
+    assert runner.dead_lettered == 2 and len(producer.sent) == 2
+    assert {s["topic"] for s in producer.sent} == {"dlq"}

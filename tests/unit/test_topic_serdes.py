@@ -27,7 +27,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.utils import generate_many
 from pydantic import ValidationError
 
-from connectors.sinks.base import KIND_SCHEMAS, Sink, SinkRunner
+from connectors.sinks.base import KIND_SCHEMAS, Sink
+from connectors.sinks.runner import SinkRunner
 from schemas import catalog, registry
 from schemas.exceptions import RegistryError
 from schemas.registry import RegistryConfig
@@ -133,8 +134,8 @@ def test_sink_dead_letters_follow_the_registry_setting() -> None:
                           deadletter_topic="dead", registry=reg)
     without = SinkRunner(_NoStore(), bootstrap="127.0.0.1:1", topics=topics_, group_id="g", deadletter_topic="dead")
     letter = records("deadletter", 7, 1)[0]
-    assert without._dead(letter)[:2] == b"\xc3\x01"
-    data = with_reg._dead(letter)
+    assert without.dead_letters.serialize(letter)[:2] == b"\xc3\x01"
+    data = with_reg.dead_letters.serialize(letter)
     assert data[:1] == b"\x00" and theirs(reg, "dead", data)["reason"] == letter["reason"]
     framed = TopicSerdes({"classified": "c"}, reg).serializer("classified")
     item_record = records("classified", 8, 1)[0]
