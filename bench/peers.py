@@ -28,6 +28,10 @@ then items sent at the fixed rate for ``--latency-s`` s with ``published_at`` = 
 latency = first output that counts the item − its send time (items are counted in send
 order: ranks), p50/p99, and the catch-up after the last send.
 
+Profile (``--spy DIR``): py-spy (``pip install py-spy``) samples every topology worker of
+the drains, 100 Hz, ``--idle`` off, threads included, into ``DIR/<tag>-<k>.txt`` (collapsed stacks,
+``--format raw``); ``bench/spy_report.py DIR/*.txt`` sums them by stage.
+
 Sustained (``--sustained N``): N items preloaded, one worker drains them; the rate of
 each 100k counted items and the worker's peak RSS; ratio last 100k / first 100k.
 """
@@ -37,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -169,6 +174,8 @@ class Run:
     commands: list[tuple[list[str], dict[str, str], Path]] = field(default_factory=list)  # argv, env, log
     procs: list[subprocess.Popen] = field(default_factory=list)
     started: float = 0.0
+    spy: Path | None = None  # py-spy output folder (topology workers only)
+    spies: list[subprocess.Popen] = field(default_factory=list)
 
     def watch(self, bootstrap: str, target: int) -> Watch:
         """Start the watcher, then (once it reads) the contender's processes."""
@@ -179,11 +186,24 @@ class Run:
         for argv, env, log in self.commands:
             self.procs.append(subprocess.Popen(argv, env=env, cwd=ROOT, stdout=open(log, "wb"),
                                                stderr=subprocess.STDOUT))
+            if self.spy is not None:
+                out = self.spy / f"{log.stem}.txt"
+                self.spies.append(subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(self.procs[-1].pid),
+                     "--rate", "100", "--format", "raw", "--threads", "--output", str(out)],
+                    stdout=subprocess.DEVNULL, stderr=open(log.with_suffix(".spy.log"), "wb")))
         return watch
 
     def stop(self) -> dict[str, float]:
         cpu = sum(cpu_s(p.pid) for p in self.procs)
         rss = max(peak_rss_mib(p.pid) for p in self.procs)
+        for spy in self.spies:  # SIGINT: py-spy writes what it sampled and exits
+            spy.send_signal(signal.SIGINT)
+        for spy in self.spies:
+            try:
+                spy.wait(60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
         for p in self.procs:
             p.terminate()
         for p in self.procs:
@@ -195,7 +215,7 @@ class Run:
         return {"cpu": cpu, "rss": rss}
 
 
-def prepare(kind: str, bootstrap: str, src: str, tmp: Path) -> Run:
+def prepare(kind: str, bootstrap: str, src: str, tmp: Path, spy: Path | None = None) -> Run:
     """The contender's output topics (created now) and commands (started by :meth:`Run.watch`)."""
     tag = f"{kind}-{time.time_ns()}"
     logs = tmp / "logs"
@@ -205,7 +225,7 @@ def prepare(kind: str, bootstrap: str, src: str, tmp: Path) -> Run:
                              alerts=f"peers.alerts-{tag}", deadletter=f"peers.dead-{tag}", partitions=PARTITIONS)
         cfg = StreamConfig(bootstrap=bootstrap, app_id=f"peers-{tag}", topics=topics)
         apply_specs(bootstrap, [s for r, s in topic_specs(cfg).items() if r != "raw"])
-        run = Run(topics.index, topology_counter)
+        run = Run(topics.index, topology_counter, spy=spy)
         for w in range(2 if kind == "topo2" else 1):
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("TENSION_")},
                    "TENSION_KAFKA_BOOTSTRAP": bootstrap, "TENSION_KAFKA__PARTITIONS": str(PARTITIONS),
@@ -263,9 +283,10 @@ def preload(bootstrap: str, n: int) -> str:
 
 
 # --- the three measurements ----------------------------------------------------------------
-def drain(kind: str, bootstrap: str, src: str, n: int, tmp: Path, timeout_s: float) -> dict[str, float]:
+def drain(kind: str, bootstrap: str, src: str, n: int, tmp: Path, timeout_s: float,
+          spy: Path | None = None) -> dict[str, float]:
     load = os.getloadavg()[0]
-    run = prepare(kind, bootstrap, src, tmp)
+    run = prepare(kind, bootstrap, src, tmp, spy)
     watch = run.watch(bootstrap, n)
     ok = watch.done.wait(timeout_s)
     res = run.stop()
@@ -352,7 +373,10 @@ def main() -> None:
     ap.add_argument("--latency-s", type=float, default=30.0)
     ap.add_argument("--sustained", type=int, default=0, help="items of the sustained run (0: skip)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds one drain may take")
+    ap.add_argument("--spy", type=Path, help="py-spy every topology worker of the drains into this folder")
     a = ap.parse_args()
+    if a.spy:
+        a.spy.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in a.only.split(",") if k]
     if "quix" in kinds and not (BENCH_DEPS / "quixstreams").exists():
         raise SystemExit(f"quixstreams is not in {BENCH_DEPS}: run `make bench-peers` (or drop it from --only)")
@@ -364,7 +388,7 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
             for r in range(a.rounds):
                 for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
-                    res = drain(kind, bootstrap, src, a.items, tmp, a.timeout)
+                    res = drain(kind, bootstrap, src, a.items, tmp, a.timeout, a.spy)
                     results[kind].append(res)
                     print(f"round {r + 1} {kind:6} {res['rate']:>8,.0f} events/s  start-up {res['startup']:5.1f} s  "
                           f"CPU {res['cpu']:5.1f} s  RSS {res['rss']:4.0f} MiB  load {res['load']:.1f}"

@@ -26,15 +26,13 @@ import json
 import logging
 import math
 import time
-import weakref
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import faust
-from faust.streams import _current_event
 
-from streams import metrics
+from streams import faust_fixes, metrics
 from streams.agents.checks import check_event_time
 from streams.agents.outbox import Outbox
 from streams.config import StreamConfig
@@ -64,7 +62,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) 
         async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
             # take_events runs this body outside the per-event context Faust's table
             # writes need (changelog and store partition): give this task the batch's last.
-            _current_event.set(weakref.ref(events[-1]))
+            faust_fixes.set_current_event(events[-1])
             await stage.process(events)
 
 
