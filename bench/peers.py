@@ -172,6 +172,7 @@ class Run:
     watch_topic: str
     counter: Callable[[], Callable[[object], int]]
     commands: list[tuple[list[str], dict[str, str], Path]] = field(default_factory=list)  # argv, env, log
+    cwd: Path = ROOT  # where the commands run (another checkout for the base contenders)
     procs: list[subprocess.Popen] = field(default_factory=list)
     started: float = 0.0
     spy: Path | None = None  # py-spy output folder (topology workers only)
@@ -184,7 +185,7 @@ class Run:
         watch.ready.wait(60)
         self.started = time.time()
         for argv, env, log in self.commands:
-            self.procs.append(subprocess.Popen(argv, env=env, cwd=ROOT, stdout=open(log, "wb"),
+            self.procs.append(subprocess.Popen(argv, env=env, cwd=self.cwd, stdout=open(log, "wb"),
                                                stderr=subprocess.STDOUT))
             if self.spy is not None:
                 out = self.spy / f"{log.stem}.txt"
@@ -215,18 +216,22 @@ class Run:
         return {"cpu": cpu, "rss": rss}
 
 
+BASE: Path | None = None  # --base: another checkout whose topology runs as base1 / base2
+
+
 def prepare(kind: str, bootstrap: str, src: str, tmp: Path, spy: Path | None = None) -> Run:
     """The contender's output topics (created now) and commands (started by :meth:`Run.watch`)."""
     tag = f"{kind}-{time.time_ns()}"
     logs = tmp / "logs"
     logs.mkdir(exist_ok=True)
-    if kind.startswith("topo"):
+    if kind.startswith(("topo", "base")):
         topics = TopicConfig(raw=src, classified=f"peers.cls-{tag}", index=f"peers.idx-{tag}",
                              alerts=f"peers.alerts-{tag}", deadletter=f"peers.dead-{tag}", partitions=PARTITIONS)
         cfg = StreamConfig(bootstrap=bootstrap, app_id=f"peers-{tag}", topics=topics)
         apply_specs(bootstrap, [s for r, s in topic_specs(cfg).items() if r != "raw"])
-        run = Run(topics.index, topology_counter, spy=spy)
-        for w in range(2 if kind == "topo2" else 1):
+        root = BASE if kind.startswith("base") and BASE else ROOT
+        run = Run(topics.index, topology_counter, spy=spy, cwd=root)
+        for w in range(2 if kind in ("topo2", "base2") else 1):
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("TENSION_")},
                    "TENSION_KAFKA_BOOTSTRAP": bootstrap, "TENSION_KAFKA__PARTITIONS": str(PARTITIONS),
                    "TENSION_TOPICS__RAW": topics.raw, "TENSION_TOPICS__CLASSIFIED": topics.classified,
@@ -234,7 +239,7 @@ def prepare(kind: str, bootstrap: str, src: str, tmp: Path, spy: Path | None = N
                    "TENSION_TOPICS__DEADLETTER": topics.deadletter, "TENSION_STREAM__APP_ID": cfg.app_id,
                    "TENSION_STREAM__STORE": "rocksdb://", "TENSION_STREAM__DATA_DIR": str(tmp / "state"),
                    "TENSION_STREAM__WEB_PORT": str(free_port_block(span=2)),
-                   "TENSION_STREAM__SESSION_TIMEOUT_S": "10"}
+                   "TENSION_STREAM__SESSION_TIMEOUT_S": "10", "PYTHONPATH": str(root)}
             run.commands.append(([sys.executable, "-m", "tension", "worker"], env, logs / f"{tag}-{w}.log"))
         return run
     out, idx = f"peers.out-{tag}", f"peers.idx-{tag}"
@@ -374,7 +379,12 @@ def main() -> None:
     ap.add_argument("--sustained", type=int, default=0, help="items of the sustained run (0: skip)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds one drain may take")
     ap.add_argument("--spy", type=Path, help="py-spy every topology worker of the drains into this folder")
+    ap.add_argument("--base", type=Path, help="another checkout (e.g. `git archive <commit> | tar -x -C DIR` plus "
+                    "its compiled classifier): contenders base1/base2 and latency kind base1 run its topology")
+    ap.add_argument("--latency-kinds", default="topo1,quix,plain", help="contenders of the latency runs")
     a = ap.parse_args()
+    global BASE
+    BASE = a.base.resolve() if a.base else None
     if a.spy:
         a.spy.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in a.only.split(",") if k]
@@ -401,12 +411,13 @@ def main() -> None:
                 print(f"  {kind:6} events/s {summary([x['rate'] for x in rs]):>24}   CPU s "
                       f"{summary([x['cpu'] for x in rs], '.1f'):>18}   peak RSS MiB {summary([x['rss'] for x in rs])}"
                       f"   load {summary([x['load'] for x in rs], '.1f')}")
-            ratios = [("topo1", "quix"), ("topo1", "plain"), ("topo2", "topo1"), ("quix", "plain")]
+            ratios = [("topo1", "quix"), ("topo1", "plain"), ("topo2", "topo1"), ("quix", "plain"),
+                      ("topo1", "base1"), ("base1", "quix"), ("base2", "base1"), ("topo2", "base2")]
             for x, y in ratios:
                 if x in med and y in med:
                     print(f"  {x}/{y}: {med[x] / med[y]:.2f}")
         for rate in [int(r) for r in a.latency.split(",") if r]:
-            for kind in ("topo1", "quix", "plain"):
+            for kind in [k for k in a.latency_kinds.split(",") if k]:
                 if kind == "quix" and not (BENCH_DEPS / "quixstreams").exists():
                     continue
                 res = latency(kind, bootstrap, rate, a.latency_s, tmp)

@@ -8,6 +8,8 @@ consumer, conductor, stream iteration and commits, aiokafka, asyncio) and to
 one *kind*, the first rule below that matches any frame of the stack, so a
 classifier frame under the classify stage counts as "classifier", not as
 "faust". The rules are substrings of py-spy's frame text ("func (file:line)").
+A sample whose innermost frame is the selector's ``select`` is a thread waiting
+for I/O (py-spy counts it as active here): it is left out, as idle.
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ from collections import Counter
 from pathlib import Path
 
 KINDS = (  # first match wins, in this order
+    ("start-up (imports)", ("<frozen importlib",)),
     ("classifier", ("streams/classifier/", "classifier/")),
     ("fold (index/state/windows)", ("streams/index.py", "streams/state.py", "streams/windows.py",
                                     "streams/processing.py")),
     ("avro encode/decode", ("fastavro", "schemas/serde", "json/")),
     ("table/store (rocksdb, changelog)", ("faust/stores", "faust/tables", "rocksdict")),
+    ("faust changelog sends (ProducerBuffer)", ("ProducerBuffer", "publish_message")),
     ("producing (aiokafka producer)", ("aiokafka/producer", "streams/sending.py", "send (faust/transport")),
     ("outbox/dead letters", ("streams/agents/outbox.py",)),
     ("metrics", ("prometheus_client", "streams/metrics.py")),
-    ("consumer fetch (aiokafka)", ("aiokafka/consumer", "aiokafka/conn", "aiokafka/record")),
-    ("faust/mode streams+consumer", ("faust/", "mode/")),
+    ("consumer fetch (aiokafka)", ("aiokafka/consumer", "aiokafka/record")),
+    ("socket I/O (aiokafka conn)", ("aiokafka/conn", "aiokafka/client", "selector_events")),
+    ("faust fetcher/conductor/stream", ("faust/transport/consumer", "faust/transport/conductor", "faust/streams",
+                                        "faust/channels", "faust/topics", "faust/events")),
+    ("faust/mode other", ("faust/", "mode/")),
     ("asyncio loop", ("asyncio/", "selectors")),
 )
 STAGES = (("classify stage", ("ClassifyStage", "classify_items")), ("index stage", ("IndexStage", "index_facts")))
@@ -46,6 +53,8 @@ def main(paths: list[str]) -> None:
             stack, _, count = line.rpartition(" ")
             if not stack or not count.isdigit():
                 continue
+            if "select (selectors" in stack.rsplit(";", 1)[-1]:
+                continue  # waiting in epoll: idle
             stage, kind = classify_stack(stack.split(";"))
             by[stage, kind] += int(count)
             stages[stage] += int(count)
