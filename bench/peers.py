@@ -22,7 +22,7 @@ assignment) is not counted; it is printed apart. CPU s = user + system seconds o
 contender's processes from their start to done (``/proc``), RSS = their peak (VmHWM).
 Printed: median [min–max] per contender, ratios of the medians, the 1-min load average.
 
-Latency (``--latency``): per offered rate, for ``topo1``, ``quix`` and ``plain``: a fresh
+Latency (``--latency``): per offered rate, for ``--latency-kinds`` (default ``topo1``, ``quix``, ``plain``): a fresh
 empty topic, the contender started and warmed up (one item per partition counted),
 then items sent at the fixed rate for ``--latency-s`` s with ``published_at`` = send time;
 latency = first output that counts the item − its send time (items are counted in send
@@ -31,6 +31,11 @@ order: ranks), p50/p99, and the catch-up after the last send.
 Profile (``--spy DIR``): py-spy (``pip install py-spy``) samples every topology worker of
 the drains, 100 Hz, ``--idle`` off, threads included, into ``DIR/<tag>-<k>.txt`` (collapsed stacks,
 ``--format raw``); ``bench/spy_report.py DIR/*.txt`` sums them by stage.
+
+Before/after (``--base DIR``): contenders ``base1`` / ``base2`` run the topology of another
+checkout (e.g. ``git archive <commit> | tar -x -C DIR`` plus its compiled classifier) on the
+same broker and preload, so a change is measured against its baseline in the same run;
+``--latency-kinds topo1,base1`` picks the contenders of the latency runs.
 
 Sustained (``--sustained N``): N items preloaded, one worker drains them; the rate of
 each 100k counted items and the worker's peak RSS; ratio last 100k / first 100k.
