@@ -22,11 +22,20 @@ assignment) is not counted; it is printed apart. CPU s = user + system seconds o
 contender's processes from their start to done (``/proc``), RSS = their peak (VmHWM).
 Printed: median [min–max] per contender, ratios of the medians, the 1-min load average.
 
-Latency (``--latency``): per offered rate, for ``topo1``, ``quix`` and ``plain``: a fresh
+Latency (``--latency``): per offered rate, for ``--latency-kinds`` (default ``topo1``, ``quix``, ``plain``): a fresh
 empty topic, the contender started and warmed up (one item per partition counted),
 then items sent at the fixed rate for ``--latency-s`` s with ``published_at`` = send time;
 latency = first output that counts the item − its send time (items are counted in send
 order: ranks), p50/p99, and the catch-up after the last send.
+
+Profile (``--spy DIR``): py-spy (``pip install py-spy``) samples every topology worker of
+the drains, 100 Hz, ``--idle`` off, threads included, into ``DIR/<tag>-<k>.txt`` (collapsed stacks,
+``--format raw``); ``bench/spy_report.py DIR/*.txt`` sums them by stage.
+
+Before/after (``--base DIR``): contenders ``base1`` / ``base2`` run the topology of another
+checkout (e.g. ``git archive <commit> | tar -x -C DIR`` plus its compiled classifier) on the
+same broker and preload, so a change is measured against its baseline in the same run;
+``--latency-kinds topo1,base1`` picks the contenders of the latency runs.
 
 Sustained (``--sustained N``): N items preloaded, one worker drains them; the rate of
 each 100k counted items and the worker's peak RSS; ratio last 100k / first 100k.
@@ -37,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -167,8 +177,11 @@ class Run:
     watch_topic: str
     counter: Callable[[], Callable[[object], int]]
     commands: list[tuple[list[str], dict[str, str], Path]] = field(default_factory=list)  # argv, env, log
+    cwd: Path = ROOT  # where the commands run (another checkout for the base contenders)
     procs: list[subprocess.Popen] = field(default_factory=list)
     started: float = 0.0
+    spy: Path | None = None  # py-spy output folder (topology workers only)
+    spies: list[subprocess.Popen] = field(default_factory=list)
 
     def watch(self, bootstrap: str, target: int) -> Watch:
         """Start the watcher, then (once it reads) the contender's processes."""
@@ -177,13 +190,26 @@ class Run:
         watch.ready.wait(60)
         self.started = time.time()
         for argv, env, log in self.commands:
-            self.procs.append(subprocess.Popen(argv, env=env, cwd=ROOT, stdout=open(log, "wb"),
+            self.procs.append(subprocess.Popen(argv, env=env, cwd=self.cwd, stdout=open(log, "wb"),
                                                stderr=subprocess.STDOUT))
+            if self.spy is not None:
+                out = self.spy / f"{log.stem}.txt"
+                self.spies.append(subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(self.procs[-1].pid),
+                     "--rate", "100", "--format", "raw", "--threads", "--output", str(out)],
+                    stdout=subprocess.DEVNULL, stderr=open(log.with_suffix(".spy.log"), "wb")))
         return watch
 
     def stop(self) -> dict[str, float]:
         cpu = sum(cpu_s(p.pid) for p in self.procs)
         rss = max(peak_rss_mib(p.pid) for p in self.procs)
+        for spy in self.spies:  # SIGINT: py-spy writes what it sampled and exits
+            spy.send_signal(signal.SIGINT)
+        for spy in self.spies:
+            try:
+                spy.wait(60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
         for p in self.procs:
             p.terminate()
         for p in self.procs:
@@ -195,18 +221,22 @@ class Run:
         return {"cpu": cpu, "rss": rss}
 
 
-def prepare(kind: str, bootstrap: str, src: str, tmp: Path) -> Run:
+BASE: Path | None = None  # --base: another checkout whose topology runs as base1 / base2
+
+
+def prepare(kind: str, bootstrap: str, src: str, tmp: Path, spy: Path | None = None) -> Run:
     """The contender's output topics (created now) and commands (started by :meth:`Run.watch`)."""
     tag = f"{kind}-{time.time_ns()}"
     logs = tmp / "logs"
     logs.mkdir(exist_ok=True)
-    if kind.startswith("topo"):
+    if kind.startswith(("topo", "base")):
         topics = TopicConfig(raw=src, classified=f"peers.cls-{tag}", index=f"peers.idx-{tag}",
                              alerts=f"peers.alerts-{tag}", deadletter=f"peers.dead-{tag}", partitions=PARTITIONS)
         cfg = StreamConfig(bootstrap=bootstrap, app_id=f"peers-{tag}", topics=topics)
         apply_specs(bootstrap, [s for r, s in topic_specs(cfg).items() if r != "raw"])
-        run = Run(topics.index, topology_counter)
-        for w in range(2 if kind == "topo2" else 1):
+        root = BASE if kind.startswith("base") and BASE else ROOT
+        run = Run(topics.index, topology_counter, spy=spy, cwd=root)
+        for w in range(2 if kind in ("topo2", "base2") else 1):
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("TENSION_")},
                    "TENSION_KAFKA_BOOTSTRAP": bootstrap, "TENSION_KAFKA__PARTITIONS": str(PARTITIONS),
                    "TENSION_TOPICS__RAW": topics.raw, "TENSION_TOPICS__CLASSIFIED": topics.classified,
@@ -214,7 +244,7 @@ def prepare(kind: str, bootstrap: str, src: str, tmp: Path) -> Run:
                    "TENSION_TOPICS__DEADLETTER": topics.deadletter, "TENSION_STREAM__APP_ID": cfg.app_id,
                    "TENSION_STREAM__STORE": "rocksdb://", "TENSION_STREAM__DATA_DIR": str(tmp / "state"),
                    "TENSION_STREAM__WEB_PORT": str(free_port_block(span=2)),
-                   "TENSION_STREAM__SESSION_TIMEOUT_S": "10"}
+                   "TENSION_STREAM__SESSION_TIMEOUT_S": "10", "PYTHONPATH": str(root)}
             run.commands.append(([sys.executable, "-m", "tension", "worker"], env, logs / f"{tag}-{w}.log"))
         return run
     out, idx = f"peers.out-{tag}", f"peers.idx-{tag}"
@@ -263,9 +293,10 @@ def preload(bootstrap: str, n: int) -> str:
 
 
 # --- the three measurements ----------------------------------------------------------------
-def drain(kind: str, bootstrap: str, src: str, n: int, tmp: Path, timeout_s: float) -> dict[str, float]:
+def drain(kind: str, bootstrap: str, src: str, n: int, tmp: Path, timeout_s: float,
+          spy: Path | None = None) -> dict[str, float]:
     load = os.getloadavg()[0]
-    run = prepare(kind, bootstrap, src, tmp)
+    run = prepare(kind, bootstrap, src, tmp, spy)
     watch = run.watch(bootstrap, n)
     ok = watch.done.wait(timeout_s)
     res = run.stop()
@@ -352,7 +383,15 @@ def main() -> None:
     ap.add_argument("--latency-s", type=float, default=30.0)
     ap.add_argument("--sustained", type=int, default=0, help="items of the sustained run (0: skip)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds one drain may take")
+    ap.add_argument("--spy", type=Path, help="py-spy every topology worker of the drains into this folder")
+    ap.add_argument("--base", type=Path, help="another checkout (e.g. `git archive <commit> | tar -x -C DIR` plus "
+                    "its compiled classifier): contenders base1/base2 and latency kind base1 run its topology")
+    ap.add_argument("--latency-kinds", default="topo1,quix,plain", help="contenders of the latency runs")
     a = ap.parse_args()
+    global BASE
+    BASE = a.base.resolve() if a.base else None
+    if a.spy:
+        a.spy.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in a.only.split(",") if k]
     if "quix" in kinds and not (BENCH_DEPS / "quixstreams").exists():
         raise SystemExit(f"quixstreams is not in {BENCH_DEPS}: run `make bench-peers` (or drop it from --only)")
@@ -364,7 +403,7 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
             for r in range(a.rounds):
                 for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
-                    res = drain(kind, bootstrap, src, a.items, tmp, a.timeout)
+                    res = drain(kind, bootstrap, src, a.items, tmp, a.timeout, a.spy)
                     results[kind].append(res)
                     print(f"round {r + 1} {kind:6} {res['rate']:>8,.0f} events/s  start-up {res['startup']:5.1f} s  "
                           f"CPU {res['cpu']:5.1f} s  RSS {res['rss']:4.0f} MiB  load {res['load']:.1f}"
@@ -377,12 +416,13 @@ def main() -> None:
                 print(f"  {kind:6} events/s {summary([x['rate'] for x in rs]):>24}   CPU s "
                       f"{summary([x['cpu'] for x in rs], '.1f'):>18}   peak RSS MiB {summary([x['rss'] for x in rs])}"
                       f"   load {summary([x['load'] for x in rs], '.1f')}")
-            ratios = [("topo1", "quix"), ("topo1", "plain"), ("topo2", "topo1"), ("quix", "plain")]
+            ratios = [("topo1", "quix"), ("topo1", "plain"), ("topo2", "topo1"), ("quix", "plain"),
+                      ("topo1", "base1"), ("base1", "quix"), ("base2", "base1"), ("topo2", "base2")]
             for x, y in ratios:
                 if x in med and y in med:
                     print(f"  {x}/{y}: {med[x] / med[y]:.2f}")
         for rate in [int(r) for r in a.latency.split(",") if r]:
-            for kind in ("topo1", "quix", "plain"):
+            for kind in [k for k in a.latency_kinds.split(",") if k]:
                 if kind == "quix" and not (BENCH_DEPS / "quixstreams").exists():
                     continue
                 res = latency(kind, bootstrap, rate, a.latency_s, tmp)

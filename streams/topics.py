@@ -6,10 +6,11 @@ them from it. Values travel as raw bytes and are decoded inside the agents
 with the schema serde: a record that fails to decode is then data (a dead
 letter) instead of an exception deep inside Faust's consumer.
 
-The facts topic feeding the index stage has ONE partition on purpose: the
-tension share S_c = E_c / N(W) needs N(W) over every item, so the window
-state must see every item; one small fact per item keeps that stage cheap
-(see docs/streams.md for the scaling trade-off).
+The facts topic feeding the index stage has ONE partition: the window state
+that computes S_c = E_c / N(W) sees every item, and its records are packs of
+the small facts of one classify batch (``streams.facts``), which keeps that
+stage cheap. docs/streams.md says what scaling it out would take (designed,
+not built).
 """
 
 from __future__ import annotations

@@ -137,9 +137,9 @@ class StreamSettings(BaseModel):
         default=0.95, gt=0.5, lt=1, description="confidence level of the share's and index's Wilson intervals")
     min_evidence: int = Field(
         default=10, ge=1, description="items in a window (N(W)) below which its row is marked sparse")
-    batch_max: int = Field(default=500, ge=1, description="records per classify batch and facts per index batch")
-    batch_within_s: float = Field(default=0.2, gt=0, description="max wait to fill an index batch")
-    classify_within_s: float = Field(default=0.05, gt=0, description="max wait to fill a classify batch")
+    batch_max: int = Field(default=500, ge=1, description="records per classify batch and fact records (packs) per index batch")
+    batch_within_s: float = Field(default=0.05, gt=0, description="max wait to fill an index batch (latency when idle)")
+    classify_within_s: float = Field(default=0.02, gt=0, description="max wait to fill a classify batch (latency when idle)")
     producer_batch_bytes: int = Field(
         default=512 * 1024, ge=16384, le=1_000_000, description="worker producer batch per partition (bytes)")
     session_timeout_s: float = Field(default=60.0, gt=0, description="consumer group session timeout")

@@ -26,19 +26,19 @@ import json
 import logging
 import math
 import time
-import weakref
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import faust
-from faust.streams import _current_event
 
-from streams import metrics
+from streams import faust_fixes, metrics
 from streams.agents.checks import check_event_time
 from streams.agents.outbox import Outbox
 from streams.config import StreamConfig
 from streams.exceptions import LateEvent, StreamError, UndecodableRecord
+from streams.facts import unpack
 from streams.processing import Emission, index_batch
 from streams.sending import Sender
 from streams.state import TableState
@@ -64,16 +64,24 @@ def register(app: faust.App, topics: Topics, tables: Tables, cfg: StreamConfig) 
         async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
             # take_events runs this body outside the per-event context Faust's table
             # writes need (changelog and store partition): give this task the batch's last.
-            _current_event.set(weakref.ref(events[-1]))
+            faust_fixes.set_current_event(events[-1])
             await stage.process(events)
 
 
 def parse_fact(value: bytes) -> Fact:
-    """A fact from the facts topic, or :class:`UndecodableRecord` / :class:`BadEventTime` (``date``)."""
+    """A fact from a one-fact record, or :class:`UndecodableRecord` / :class:`BadEventTime` (``date``)."""
     try:
         d = json.loads(value)
+    except ValueError as exc:
+        raise UndecodableRecord(f"bad index fact: {exc!r}") from None
+    return fact_of_json(d)
+
+
+def fact_of_json(d: Any) -> Fact:
+    """A decoded fact object, checked: :class:`UndecodableRecord` or :class:`BadEventTime` (``date``)."""
+    try:
         ts = d["ts"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise UndecodableRecord(f"bad index fact: {exc!r}") from None
     check_event_time(ts)
     try:
@@ -83,6 +91,26 @@ def parse_fact(value: bytes) -> Fact:
     if not fact.id or not math.isfinite(fact.tension) or not -1.0 <= fact.tension <= 1.0:
         raise UndecodableRecord(f"bad index fact: empty id or tension {fact.tension!r} outside [-1, 1]")
     return fact
+
+
+class PackedFact:
+    """One fact of a pack, standing in for an event where a fact is dead-lettered or owns an output.
+
+    It carries the pack record's coordinates (``message``) and the fact's own JSON as
+    its value, so a dead letter holds the one fact that failed, not the whole pack.
+    The pack record itself is acked by Faust with its batch, like any event.
+    """
+
+    __slots__ = ("message", "key", "_obj")
+
+    def __init__(self, message: Any, obj: Any) -> None:
+        self.message, self._obj = message, obj
+        fid = obj.get("id") if isinstance(obj, dict) else None
+        self.key = str(fid).encode() if fid is not None else None
+
+    @property
+    def value(self) -> bytes:
+        return json.dumps(self._obj).encode()  # only for dead letters: rare
 
 
 class IndexStage:
@@ -107,9 +135,8 @@ class IndexStage:
     async def process(self, events: Sequence[faust.EventT]) -> int:
         """Process one batch; returns how many records were dead-lettered."""
         started = time.perf_counter()
-        metrics.count_in(STAGE, events)
         outbox = Outbox(self.sender, self.topics.deadletter, STAGE, self.encode_letter)
-        pairs = await self.decode(events, outbox)
+        pairs = await self.decode(events, outbox)  # counts the facts in (a pack holds many)
         if pairs:
             state = self.state
             try:
@@ -141,16 +168,37 @@ class IndexStage:
             metrics.EVENT_TO_INDEX.observe(max(0.0, (now_ms - f.ts) / 1000))
 
     async def decode(self, events: Sequence[faust.EventT], outbox: Outbox) -> Pairs:
-        pairs = []
+        """(owner, fact) of every usable fact of the batch's records (packs and one-fact records)."""
+        pairs: Pairs = []
+        taken: Counter[str] = Counter()  # facts per topic, for tension_stage_records_in
         for event in events:
             m = event.message
             try:
-                pairs.append((event, parse_fact(event.value)))
+                objs = unpack(event.value)
             except Exception as exc:
-                if isinstance(exc, StreamError):
-                    exc.topic, exc.partition, exc.offset = m.topic, m.partition, m.offset
-                await outbox.reject(event, exc, exc.reason if isinstance(exc, StreamError) else "decode")
+                taken[m.topic] += 1
+                await self._reject(event, UndecodableRecord(f"bad index fact: {exc!r}"), outbox)
+                continue
+            taken[m.topic] += len(objs)
+            if len(objs) == 1 and not event.value.lstrip().startswith(b"["):
+                owners: list[Any] = [event]  # a one-fact record stands for itself
+            else:
+                owners = [PackedFact(m, obj) for obj in objs]
+            for owner, obj in zip(owners, objs):
+                try:
+                    pairs.append((owner, fact_of_json(obj)))
+                except Exception as exc:
+                    await self._reject(owner, exc, outbox)
+        for topic, n in taken.items():
+            metrics.RECORDS_IN.labels(STAGE, topic).inc(n)
         return pairs
+
+    @staticmethod
+    async def _reject(owner: Any, exc: BaseException, outbox: Outbox) -> None:
+        m = owner.message
+        if isinstance(exc, StreamError):
+            exc.topic, exc.partition, exc.offset = m.topic, m.partition, m.offset
+        await outbox.reject(owner, exc, exc.reason if isinstance(exc, StreamError) else "decode")
 
     def encode(self, out: Emission) -> list[Output]:
         """Every row and alert of a batch, encoded, in publishing order (before anything is sent)."""

@@ -45,7 +45,7 @@ def reason_of(exc: BaseException, default: str) -> str:
 
 @dataclass
 class _Pending:
-    event: faust.EventT
+    events: list[faust.EventT]  # the records this output belongs to (several for a pack of facts)
     future: Awaitable[Any]
     what: str  # the output, for the dead letter's message
 
@@ -71,12 +71,18 @@ class Outbox:
     async def output(self, event: faust.EventT, topic: faust.TopicT, key: bytes | None, value: bytes, *,
                      timestamp_s: float | None = None) -> bool:
         """Send one output of ``event``; False (and the event dead-lettered) when it was refused at once."""
+        return await self.output_many([event], topic, key, value, timestamp_s=timestamp_s)
+
+    async def output_many(self, events: list[faust.EventT], topic: faust.TopicT, key: bytes | None, value: bytes, *,
+                          timestamp_s: float | None = None) -> bool:
+        """Send one output that belongs to several records (a pack); refused or failed, each is dead-lettered."""
         try:
             fut = await self.sender.send(topic, key, value, timestamp_s=timestamp_s)
         except StreamError as exc:
-            await self.reject(event, exc)
+            for event in events:
+                await self.reject(event, exc)
             return False
-        self.outputs.append(_Pending(event, fut, topic.get_topic_name()))
+        self.outputs.append(_Pending(events, fut, topic.get_topic_name()))
         return True
 
     async def reject(self, event: faust.EventT, exc: BaseException, reason: str | None = None) -> None:
@@ -104,22 +110,27 @@ class Outbox:
 
         Returns the number of records dead-lettered in this batch.
         """
-        outputs, self.outputs = self.outputs, []
-        acked: Counter[str] = Counter()
-        for p in outputs:
-            error = await delivered(p.future)
-            if error is not None:
-                m = p.event.message
-                await self.reject(p.event, DeliveryFailed(f"output to {p.what} refused: {error!r}", topic=m.topic,
-                                                          partition=m.partition, offset=m.offset))
-            else:
-                acked[p.what] += 1
-        metrics.count_out(self.stage, acked)  # once per topic and batch
+        await self.settle_outputs()
         for key, value, fut in self.letters:
             await self._deliver_letter(key, value, fut)
         count, self.letters = len(self.rejected), []
         self.rejected = set()
         return count
+
+    async def settle_outputs(self) -> None:
+        """Await the outputs sent so far; dead-letter the records whose outputs failed (letters not awaited)."""
+        outputs, self.outputs = self.outputs, []
+        acked: Counter[str] = Counter()
+        for p in outputs:
+            error = await delivered(p.future)
+            if error is not None:
+                for event in p.events:
+                    m = event.message
+                    await self.reject(event, DeliveryFailed(f"output to {p.what} refused: {error!r}", topic=m.topic,
+                                                            partition=m.partition, offset=m.offset))
+            else:
+                acked[p.what] += len(p.events)  # records whose output this is (a pack counts its facts)
+        metrics.count_out(self.stage, acked)  # once per topic and call
 
     async def _try_send(self, key: bytes | None, value: bytes) -> Awaitable[Any] | None:
         try:

@@ -26,17 +26,17 @@ def test_sigkill_twice_mid_stream_loses_nothing_and_counts_nothing_twice(kafka: 
     items += flush_items(max(items, key=lambda i: i.published_at), s.partitions)
     sent = shuffled_within(items, timedelta(hours=s.grace_hours / 2))
     producer = Producer(s.bootstrap)
-    facts = s.cfg.facts_topic
+    classified = s.topics.classified  # one record per item (facts travel packed, streams.facts)
     worker = Worker(s).start()
     try:
         chunks = [sent[:4000], sent[4000:7000], sent[7000:]]
         for round_, chunk in enumerate(chunks[:2]):
-            before = end_offset(s.bootstrap, facts)
+            before = end_offset(s.bootstrap, classified)
             producer.items(s.topics.raw, chunk)
             # kill while the worker is busy with this chunk: some but not all of it classified
-            wait_for(lambda: end_offset(s.bootstrap, facts) >= before + len(chunk) // 4, 120,
+            wait_for(lambda: end_offset(s.bootstrap, classified) >= before + len(chunk) // 4, 120,
                      f"worker to be mid-way through chunk {round_}", interval_s=0.05)
-            assert end_offset(s.bootstrap, facts) < before + len(chunk), "chunk finished before the kill"
+            assert end_offset(s.bootstrap, classified) < before + len(chunk), "chunk finished before the kill"
             worker.kill(signal.SIGKILL)
             worker.start()
         producer.items(s.topics.raw, chunks[2])

@@ -26,7 +26,7 @@ def test_second_worker_mid_stream(kafka: object, tmp_path: Path) -> None:
     w2 = Worker(s, "w2")
     try:
         producer.items(s.topics.raw, sent[:1500])
-        wait_for(lambda: end_offset(s.bootstrap, s.cfg.facts_topic) >= 300, 120, "w1 to be processing")
+        wait_for(lambda: end_offset(s.bootstrap, s.topics.classified) >= 300, 120, "w1 to be processing")
         w2.start()
         producer.items(s.topics.raw, sent[1500:])
         live, expected = live_and_reference(s, items, w1, 240)

@@ -16,8 +16,8 @@ from streams import faust_fixes
 
 def test_faust_and_aiokafka_are_versions_the_workarounds_were_checked_with() -> None:
     assert faust.__version__ in faust_fixes.CHECKED_FAUST, (
-        f"faust-streaming {faust.__version__}: re-check streams/faust_fixes.py (and the private "
-        "_current_event use in streams/agents/index.py), then add the version to CHECKED_FAUST")
+        f"faust-streaming {faust.__version__}: re-check streams/faust_fixes.py (including the private "
+        "_current_event behind set_current_event), then add the version to CHECKED_FAUST")
     assert aiokafka.__version__ in faust_fixes.CHECKED_AIOKAFKA, (
         f"aiokafka {aiokafka.__version__}: re-check seek_to_committed in streams/faust_fixes.py")
 
@@ -150,3 +150,21 @@ def test_no_record_is_left_below_the_read_offset(read: int, offsets: list[int]) 
 
 async def _noop(self: Any) -> None:
     return None
+
+
+def test_set_current_event_is_what_faust_table_writes_read() -> None:
+    """Table writes look their partition up through faust.streams.current_event(): it must see the batch's event."""
+    import contextvars
+
+    from faust.streams import current_event
+
+    class Event:
+        pass
+
+    event = Event()
+
+    def inside() -> Any:
+        faust_fixes.set_current_event(event)
+        return current_event()
+
+    assert contextvars.copy_context().run(inside) is event

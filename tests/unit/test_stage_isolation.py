@@ -30,6 +30,7 @@ from streams.agents.classify import ClassifyStage
 from streams.agents.index import IndexStage
 from streams.config import IndexConfig, StreamConfig
 from schemas.deadletters import MAX_ORIGINAL_BYTES, original_budget
+from streams.facts import unpack
 from streams.sending import Sender
 from streams.tables import Tables
 from streams.topics import Topics
@@ -157,7 +158,8 @@ def test_classify_batch_dead_letters_each_poison_and_processes_the_rest(plan: li
 
     good = [f"it-{k}".encode() for k, kind in enumerate(plan) if kind is None]
     assert [k for k, _ in producer.on("classified")] == good
-    assert [k for k, _ in producer.on("facts")] == good
+    # facts travel packed (streams.facts): exactly the good items' facts, in item order
+    assert [f["id"].encode() for _k, v in producer.on("facts") for f in unpack(v)] == good
     dead = letters(producer)
     want = {100 + k: POISON[kind][1] for k, kind in enumerate(plan) if kind is not None}
     assert {d["source_offset"]: d["reason"] for d in dead} == want
@@ -228,3 +230,46 @@ def test_index_batch_dead_letters_each_poison_and_folds_the_rest(plan: list[str 
     assert all(d["stage"] == "index" and d["source_topic"] == "facts" for d in dead)
     if good:
         assert producer.on("index"), "the good facts produced index rows"
+
+
+@settings(max_examples=30, deadline=None)
+@given(plan=st.lists(st.sampled_from([None, *FACT_POISON]), min_size=1, max_size=14), cut=st.integers(0, 14))
+def test_packed_facts_dead_letter_each_poison_fact_and_fold_the_rest(plan: list[str | None], cut: int) -> None:
+    """The classify stage packs facts (streams.facts): a poison fact in a pack is dead-lettered alone,
+    with the pack's coordinates and its own JSON, and the pack's other facts are folded."""
+    objs = [json.loads(fact(k) if kind is None else FACT_POISON[kind][0](k)) if kind not in ("not_json", "fold_bug")
+            else None for k, kind in enumerate(plan)]
+    usable = [(k, kind, o) for k, (kind, o) in enumerate(zip(plan, objs)) if o is not None]  # JSON objects only
+    packs = [usable[:cut], usable[cut:]]
+    producer = FakeProducer()
+    table: dict[str, Any] = {}
+    events = [event(json.dumps([o for _k, _kind, o in p]).encode(), None, 40 + j, "facts")
+              for j, p in enumerate(packs) if p]
+    stage = IndexStage(topics(), Tables(index_state=table), StreamConfig(index=IndexConfig()),  # type: ignore[arg-type]
+                       Sender(fake_app(producer)))  # type: ignore[arg-type]
+    dead_count = run(stage.process(events))
+
+    good = {f"f-{k}" for k, kind, _o in usable if kind is None}
+    assert {k.removeprefix("s:") for k in table if k.startswith("s:")} == good
+    dead = letters(producer)
+    want = sorted((40 + j, FACT_POISON[kind][1]) for j, p in enumerate(packs) for _k, kind, _o in p
+                  if kind is not None)
+    assert sorted((d["source_offset"], d["reason"]) for d in dead) == want
+    assert len(dead) == dead_count
+    for d in dead:  # the letter holds the one fact, not the pack
+        assert d["stage"] == "index" and d["source_topic"] == "facts"
+        assert isinstance(json.loads(d["original"]), dict)
+
+
+def test_fact_packer_cuts_packs_that_fit_and_keeps_order() -> None:
+    from streams.facts import FactPacker
+    from streams.windows import Fact
+
+    packer = FactPacker(4096)
+    facts = [Fact(f"id-{k}", T0 + k, ["tariffs"], 0.25, "escalation", "x" * (k % 300)) for k in range(200)]
+    for f in facts:
+        packer.add(f.id, packer.encode(f))
+    packs = list(packer.packs(skip={id(facts[3].id)}))
+    assert len(packs) > 1 and all(len(v) + 256 <= 4096 for _o, v in packs)
+    ids = [o["id"] for _owners, v in packs for o in unpack(v)]
+    assert ids == [f.id for f in facts if f.id != "id-3"] == [o for owners, _v in packs for o in owners]
