@@ -37,7 +37,7 @@ from streams.topics import Topics
 from streams.state import TableState
 from streams.windows import HOUR_MS
 
-LIMIT = 64 * 1024  # a small record limit keeps "oversize" cheap to build
+LIMIT = 128 * 1024  # a small record limit keeps "oversize" cheap to build (above the letter overhead, schemas.deadletters)
 T0 = 1_740_000_000_000 - 1_740_000_000_000 % HOUR_MS
 read_dead = AvroDeserializer("DeadLetter")
 encode_item = AvroSerializer("NewsItem")
