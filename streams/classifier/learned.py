@@ -50,8 +50,6 @@ TOP_CUES = 2
 CUE_PREFIX = "learned:"
 _MEMO_MAX = 200_000
 _EDGE = "$€£#*+~^<>|\"'`"
-#: A weight row: the feature's weight for every output, then its idf (0 for rules.* features).
-Row = tuple[float, ...]
 
 
 class Signals:
@@ -131,6 +129,44 @@ def word(raw: str) -> str:
     return w
 
 
+class _Weights:
+    """One feature's weights, ready to sum; compiled, a native class whose fields are C doubles.
+
+    Why not a tuple: reading a float out of a tuple is a bounds check and an
+    unboxing per weight, nine per feature per item; a native field is one
+    load.  ``t0`` … ``t4`` are idf × the category weights and ``tsq`` idf²:
+    the text model reads presence only, so these products are the same for
+    every item and are formed once, here — the very doubles the reference
+    scorer forms per item.  ``e``, ``d``, ``n`` are the direction weights
+    (escalation, de-escalation, neutral), multiplied by the item's value.
+    """
+
+    __slots__ = ("t0", "t1", "t2", "t3", "t4", "tsq", "e", "d", "n")
+
+    def __init__(self, w: list[float], idf: float) -> None:
+        self.t0 = idf * w[0]
+        self.t1 = idf * w[1]
+        self.t2 = idf * w[2]
+        self.t3 = idf * w[3]
+        self.t4 = idf * w[4]
+        self.tsq = idf * idf
+        self.e = w[5]
+        self.d = w[6]
+        self.n = w[7]
+
+    def text(self, k: int) -> float:
+        """Category ``k``'s term (idf × weight)."""
+        if k == 0:
+            return self.t0
+        if k == 1:
+            return self.t1
+        if k == 2:
+            return self.t2
+        if k == 3:
+            return self.t3
+        return self.t4
+
+
 class LearnedLayer:
     """Exported linear weights and their scorer; immutable after construction, thread-safe."""
 
@@ -164,10 +200,10 @@ class LearnedLayer:
             if " " in name:
                 first, second = name.split(" ", 1)
                 self._bigrams.setdefault(first, {})[second] = i
-        # One row per feature: its 8 output weights, then its idf.  An item is
-        # scored by one pass over its rows with eight running sums (_decide).
-        self.rows: list[Row] = [(*(float(x) for x in w), float(idf_table.get(name, 0.0)))
-                                for name, w in table.items()]
+        # One record per feature, in index order.  An item is scored by one
+        # pass over its features' records with nine running sums (_decide).
+        self._w: list[_Weights] = [_Weights([float(x) for x in w], float(idf_table.get(name, 0.0)))
+                                   for name, w in table.items()]
         # Dense (rules.*) features the weights know, in ``dense_values`` order.
         self._dense: list[tuple[int, int]] = [
             (pos, self.index[name]) for pos, name in enumerate(DENSE_NAMES) if name in self.index
@@ -192,15 +228,14 @@ class LearnedLayer:
         indices are typed ``Any`` on purpose: compiled, an ``int`` key is unboxed and boxed again (a new
         object above 256) at every use; as objects they pass along untouched.
         """
-        # Feature rows in the reference's order with their values, then the
-        # non-zero rules.* features.  ``value * weight`` is formed where it is
-        # summed.
-        r1 = self.rows
-        rows: list[Row] = []
+        # The item's features in the reference's order with their values, then
+        # the non-zero rules.* features.
+        weights = self._w
+        ws: list[_Weights] = []
         vals: list[float] = []
         idx: list[Any] = []
         for i, v in found.items():
-            rows.append(r1[i])
+            ws.append(weights[i])
             vals.append(v)
             idx.append(i)
         values = dense_values(sig)
@@ -211,17 +246,17 @@ class LearnedLayer:
             # absorbs) and is never a cue (cues need a positive contribution).
             if x == 0.0:
                 continue
-            rows.append(r1[j])
+            ws.append(weights[j])
             vals.append(x)
             idx.append(j)
-        return self._decide(rows, vals, idx, sig)
+        return self._decide(ws, vals, idx, sig)
 
-    def _decide(self, rows: list[Row], vals: list[float], idx: list[Any], sig: Signals
+    def _decide(self, ws: list[_Weights], vals: list[float], idx: list[Any], sig: Signals
                 ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """Scores, chosen categories, tension and learned cues from the item's rows.
+        """Scores, chosen categories, tension and learned cues from the item's features.
 
-        Each logit is the bias plus the contributions ``value * weight`` summed
-        one by one in row order — the arithmetic of the reference scorer
+        Each logit is the bias plus the contributions summed one by one in
+        feature order — the arithmetic of the reference scorer
         (tests/unit/classifier_oracle.py), which sums with the builtin ``sum``
         (CPython 3.11: plain left-to-right double addition), so both agree bit
         for bit.
@@ -231,19 +266,18 @@ class LearnedLayer:
         # the text model's: idf·w over the words, and the squared norm; the
         # direction outputs weigh each feature by its value.
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = nsq = 0.0
-        for j in range(len(rows)):
-            row = rows[j]
+        for j in range(len(ws)):
+            w = ws[j]
             v = vals[j]
-            d = row[8]
-            s0 += d * row[0]
-            s1 += d * row[1]
-            s2 += d * row[2]
-            s3 += d * row[3]
-            s4 += d * row[4]
-            nsq += d * d
-            s5 += v * row[5]
-            s6 += v * row[6]
-            s7 += v * row[7]
+            s0 += w.t0
+            s1 += w.t1
+            s2 += w.t2
+            s3 += w.t3
+            s4 += w.t4
+            nsq += w.tsq
+            s5 += v * w.e
+            s6 += v * w.d
+            s7 += v * w.n
         cat_sums = [s0, s1, s2, s3, s4]
         norm = math.sqrt(nsq)
         scores: dict[str, float] = {}
@@ -253,7 +287,7 @@ class LearnedLayer:
         bias = self.bias
         for k, cat in enumerate(CATEGORIES):
             z = bias[k] + cat_sums[k] / norm if norm else bias[k]
-            if z >= 0:  # _sigmoid inlined (same arithmetic)
+            if z >= 0:  # the logistic function, the reference's arithmetic
                 p = 1.0 / (1.0 + math.exp(-z))
             else:
                 ez = math.exp(z)
@@ -264,31 +298,36 @@ class LearnedLayer:
             if score >= 0.5:
                 chosen.append(cat)
                 if norm:
-                    cues.extend(self._top(rows, vals, k, idx, cat, NEUTRAL, norm))
+                    cues.extend(self._top(ws, vals, k, idx, cat, NEUTRAL, norm))
         if not chosen:
             return scores, (), 0.0, cues
         n = len(CATEGORIES)
         tension = self.tension_of(bias[n] + s5, bias[n + 1] + s6, bias[n + 2] + s7, sig)
         if tension > 0:
-            cues.extend(self._top(rows, vals, n, idx, None, ESCALATION))
+            cues.extend(self._top(ws, vals, n, idx, None, ESCALATION))
         elif tension < 0:
-            cues.extend(self._top(rows, vals, n + 1, idx, None, DEESCALATION))
+            cues.extend(self._top(ws, vals, n + 1, idx, None, DEESCALATION))
         return scores, tuple(chosen), tension, cues
 
-    def _top(self, rows: list[Row], vals: list[float], k: int, idx: list[Any], category: str | None,
+    def _top(self, ws: list[_Weights], vals: list[float], k: int, idx: list[Any], category: str | None,
              direction: str, norm: float = 0.0) -> list[Cue]:
         """The (``TOP_CUES`` =) 2 features that pushed output ``k`` up the most, as cues.
 
-        One pass, no sort: the first occurrence of the maximum, then the first
-        occurrence of the runner-up (a tie with the maximum takes its next
-        occurrence) — the first two of a descending stable sort, as the
-        reference scorer takes them.
+        Output ``k``: a category (its text terms over ``norm``), else
+        escalation or de-escalation (value × weight).  One pass, no sort: the
+        first occurrence of the maximum, then the first occurrence of the
+        runner-up (a tie with the maximum takes its next occurrence) — the
+        first two of a descending stable sort, as the reference scorer takes them.
         """
         j1 = j2 = -1
         v1 = v2 = 0.0
-        for j in range(len(rows)):
-            row = rows[j]
-            v = row[8] * row[k] / norm if norm else vals[j] * row[k]
+        esc = k == len(CATEGORIES)
+        for j in range(len(ws)):
+            w = ws[j]
+            if norm:
+                v = w.text(k) / norm
+            else:
+                v = vals[j] * (w.e if esc else w.d)
             if j1 < 0 or v > v1:
                 if j1 >= 0:
                     v2, j2 = v1, j1

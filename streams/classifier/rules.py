@@ -123,8 +123,9 @@ class RulesEngine:
                 self._walk(toks, hits, 1.0, "b", ev)
         actors, sig = self._signals(ev, title, body)
         l_scores, l_chosen, tension, l_cues = learned.score(found, sig)
-        cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
-        return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
+        if l_cues:
+            ev.cues.extend(l_cues)  # lexicon cues first, then the learned ones
+        return Classification(l_chosen, l_scores, clamp_unit(tension), tuple(ev.cues), actors, self.version)
 
     def _signals(self, ev: _Evidence, title: str, body: str) -> tuple[tuple[str, ...], Signals]:
         """The actors and the lexicon evidence the learned layer reads, from one item's scan."""

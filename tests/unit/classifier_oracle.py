@@ -19,7 +19,7 @@ from operator import itemgetter, mul
 
 from classifier_lab.features import dense_features
 from streams.classifier.engines import ComposedEngine
-from streams.classifier.learned import CUE_PREFIX, N_OUTPUTS, TOP_CUES, LearnedLayer, Signals
+from streams.classifier.learned import CUE_PREFIX, N_OUTPUTS, TOP_CUES, WEIGHTS_FILE, LearnedLayer, Signals
 from streams.classifier.model import (
     CATEGORIES,
     DEESCALATION,
@@ -31,16 +31,23 @@ from streams.classifier.model import (
     round4,
 )
 from streams.classifier.rules import RulesEngine
+from streams.classifier.taxonomy import read_packaged_json
 
 _N_CAT = len(CATEGORIES)
 _DIR_OUTPUTS = (_N_CAT, _N_CAT + 1, _N_CAT + 2)  # escalation, de-escalation, neutral
 
 
-@lru_cache(maxsize=8)
-def _columns(layer: LearnedLayer) -> tuple[tuple[list[float], ...], tuple[float, ...]]:
-    """The weights column by column (one list per output) and the idf per feature."""
-    cols = tuple([row[k] for row in layer.rows] for k in range(N_OUTPUTS))
-    return cols, tuple(row[N_OUTPUTS] for row in layer.rows)
+@lru_cache(maxsize=1)
+def _columns() -> tuple[tuple[list[float], ...], tuple[float, ...]]:
+    """The shipped weights read straight from the file: one list per output, and the idf per feature.
+
+    Not from the ``LearnedLayer``'s own records, so that the oracle does not
+    share the production path's parsing; feature index = position in the file.
+    """
+    raw = read_packaged_json(WEIGHTS_FILE, "learned weights")
+    table = raw["weights"]
+    cols = tuple([float(w[k]) for w in table.values()] for k in range(N_OUTPUTS))
+    return cols, tuple(float(raw["idf"].get(name, 0.0)) for name in table)
 
 
 def encode(layer: LearnedLayer, title_toks: list[str], body_toks: list[str], sig: Signals
@@ -73,7 +80,8 @@ def encode(layer: LearnedLayer, title_toks: list[str], body_toks: list[str], sig
 def decide(layer: LearnedLayer, idx: list[int], vals: list[float], sig: Signals
            ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
     """(category scores, chosen categories, tension, learned cues), computed the plain way."""
-    columns, idf_all = _columns(layer)
+    columns, idf_all = _columns()
+    assert len(idf_all) == len(layer.names), "the oracle scores the shipped weights only"
     if len(idx) == 1:  # itemgetter of one index returns a bare value: pad
         idx, vals = [idx[0], idx[0]], [vals[0], 0.0]
     get = itemgetter(*idx) if idx else None
