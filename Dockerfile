@@ -8,6 +8,7 @@ WORKDIR /app
 COPY pyproject.toml setup.py README.md ./
 COPY schemas ./schemas
 COPY streams ./streams
+COPY classifier_lab ./classifier_lab
 COPY connectors ./connectors
 COPY tension ./tension
 COPY dashboard ./dashboard

@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # The classifier's hot modules are compiled with mypyc (setup.py); rebuilt
 # whenever one of their sources changes, so a stale build never shadows them.
+# (classifier_lab/, the research code, is never compiled.)
 NATIVE_SRC   := $(wildcard streams/classifier/*.py) setup.py
 NATIVE_STAMP := $(VENV)/.native-stamp
 # --durations: every CI log shows the slowest tests (the budgets: unit <= 30 s, integration <= 90 s).
@@ -90,7 +91,7 @@ quality: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/python bench/quality.py
 
 weights-check: $(STAMP) $(NATIVE_STAMP)
-	$(BIN)/python -m streams.classifier.train --check
+	$(BIN)/python -m classifier_lab.train --check
 
 # Long fuzzing of the producer's readers and the Avro decode path (make test runs the same targets briefly).
 FUZZ_EXAMPLES ?= 20000

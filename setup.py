@@ -2,9 +2,9 @@
 
 Why: the default engine (lexicon rules + learned layer) is plain, typed
 Python; compiled to C by mypyc it runs about twice as fast, which is what
-carries it past 20,000 items/s on one core (bench/classifier.py).  The
+carries it past the speed target on one core (bench/classifier.py).  The
 Python sources stay the reference: the compiled modules are built from them
-unchanged, and ``streams.classifier.native()`` tells which one is loaded.
+unchanged, and ``streams.classifier.native.describe()`` tells which one is loaded.
 
 Set ``TENSION_PURE_PYTHON=1`` to install without compiling (no C compiler at
 hand); everything works the same, only slower.  All other metadata lives in
@@ -24,7 +24,6 @@ NATIVE_MODULES = [
     "streams/classifier/taxonomy.py",
     "streams/classifier/evidence.py",
     "streams/classifier/learned.py",
-    "streams/classifier/learned_fast.py",
     "streams/classifier/rules.py",
     "streams/classifier/relevance.py",
     "streams/classifier/compose.py",

@@ -2,8 +2,11 @@
 
 Both the Faust agent and the offline tools go through :func:`classify` /
 :func:`get_engine`, so a replay scores exactly like the live stream.  Engines
-are built lazily and cached per process: the rules engine compiles its
-lexicon once, the ml engine trains once on first use.
+are built lazily and cached per process (the lexicon is compiled once).  Only
+the production engines are registered here: ``rules`` (the default) and
+``lexicon`` (its first stage alone, the baseline of every report).  The
+research engines (``ml``, ``hybrid``) live in ``classifier_lab``, which adds
+them to its own registry on top of this one.
 """
 
 from __future__ import annotations
@@ -42,17 +45,14 @@ class ComposedEngine:
     name = "rules"
 
     def __init__(self, inner: Engine, composer: Composer) -> None:
-        self._inner = inner
-        self._composer = composer
+        self.inner = inner
+        self.composer = composer
         self.version = CLASSIFIER_VERSION
+        self._apply = composer.apply
+        self._classify = inner.classify
 
     def classify(self, title: str, body: str = "") -> Classification:
-        return self._composer.apply(self._inner.classify(title, body), title, body, self.version)
-
-    def classify_reference(self, title: str, body: str = "") -> Classification:
-        """The inner engine's reference path, composed the same way (the fast path must equal it)."""
-        inner = self._inner.classify_reference(title, body)  # type: ignore[attr-defined]
-        return self._composer.apply(inner, title, body, self.version)
+        return self._apply(self._classify(title, body), title, body, self.version)
 
 
 def _make_rules() -> Engine:
@@ -67,23 +67,9 @@ def _make_lexicon() -> Engine:
     return RulesEngine()
 
 
-def _make_ml() -> Engine:
-    from .ml import MLEngine
-
-    return MLEngine()
-
-
-def _make_hybrid() -> Engine:
-    from .hybrid import HybridEngine
-
-    return HybridEngine(rules=get_engine("rules"), ml=get_engine("ml"))
-
-
 _FACTORIES: dict[str, Callable[[], Engine]] = {
     "rules": _make_rules,
     "lexicon": _make_lexicon,
-    "ml": _make_ml,
-    "hybrid": _make_hybrid,
 }
 ENGINE_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 _instances: dict[str, Engine] = {}

@@ -25,12 +25,3 @@ class UnknownEngineError(ClassifierError, KeyError):
 
 class EngineUnavailableError(ClassifierError):
     """An engine exists but cannot run here (missing extra or training data)."""
-
-
-class CorpusError(ClassifierError):
-    """A JSONL corpus line is not a valid item; carries the 1-based line number."""
-
-    def __init__(self, line_no: int, message: str) -> None:
-        super().__init__(f"line {line_no}: {message}")
-        self.line_no = line_no
-        self.message = message

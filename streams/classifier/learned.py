@@ -1,51 +1,53 @@
-"""Learned layer of the default engine: linear models over n-grams + rules signals.
+"""Learned layer of the default engine: linear models over n-grams + lexicon signals.
 
 Why: the lexicon rules explain themselves but miss constructions no phrase
 list anticipates (verbless moves such as "25% levy … unveiled", "lifts its
 counter-duty to 84%", court rulings, stance carried by the verb of saying),
 and look-alikes that slip through when a country is named.  A linear model
-is only a sum of per-feature weights, so it can be scored in pure Python at
-the cost of one dict lookup per unigram/bigram — the same order of cost as
-the lexicon lookups — with no scikit-learn at run time.
+is only a sum of per-feature weights, so it is scored in plain typed Python
+(compiled by mypyc, see setup.py) at the cost of one dict lookup per token —
+no scikit-learn at run time.
 
-The weights are trained offline (``python -m streams.classifier.train``,
+The weights are trained offline (``python -m classifier_lab.train``,
 deterministic, development corpus only) and shipped as ``weights.v1.json``.
 Features are, per item:
 
-* lexical: the cleaned, lower-cased unigrams and bigrams of the title and of
-  the body (a number becomes ``#``); value 2 for the title, 1 for the body,
-  summed when in both;
-* ``rules.*``: the rules engine's own evidence for the same item (category
-  scores, escalation/de-escalation/neutral sums, tension, framing damp,
-  actor/context/look-alike flags).
+* lexical: the cleaned, lower-cased unigrams and bigrams (:func:`word`) of the
+  title and of the body (a number becomes ``#``); value 2 for the title, 1 for
+  the body, summed (3) when in both.  The run time never builds their names:
+  the lexicon's token pass looks each raw token up once (:meth:`LearnedLayer.annotate`,
+  memoised by ``PhraseMatcher.tokens_annotated``) and records feature indices;
+* ``rules.*`` (:data:`DENSE_NAMES`, :func:`dense_values`): the lexicon's own
+  evidence for the same item (category scores, escalation/de-escalation/neutral
+  sums, tension, framing damp, actor/context/look-alike flags).
 
 Outputs: one logistic model per category (assigned at p ≥ 0.5) and a 3-way
 softmax for direction; tension = P(escalation) − P(de-escalation), so it
-lies in [−1, 1] by construction.  The same :func:`features` function defines
-the features for training; :meth:`LearnedLayer.encode` is its allocation-free
-run-time twin (a unit test checks they agree on the corpus).
+lies in [−1, 1] by construction.  This module is the only scorer of the
+product.  The named features that training fits (``classifier_lab.train``)
+and a plain reference scorer (``tests/unit/classifier_oracle.py``) live
+outside the runtime; unit tests check that both agree with this path float
+for float.
 """
 
 from __future__ import annotations
 
 import math
-from operator import itemgetter, mul
 from functools import lru_cache
 from typing import Any
 
 from .errors import TaxonomyError
-from .taxonomy import read_packaged_json
 from .lexicon import clean_word
 from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Cue, intern_cue, round4
+from .taxonomy import read_packaged_json
 
 WEIGHTS_FILE = "weights.v1.json"
 #: Output order of the weight vectors: five category logits, then direction.
 OUTPUTS: tuple[str, ...] = (*CATEGORIES, ESCALATION, DEESCALATION, NEUTRAL)
-_N_CAT = len(CATEGORIES)
+N_OUTPUTS = len(OUTPUTS)
 #: Learned cues per assigned category / per direction (explanations, see docs).
 TOP_CUES = 2
 CUE_PREFIX = "learned:"
-_DIR_OUTPUTS = (_N_CAT, _N_CAT + 1, _N_CAT + 2)  # escalation, de-escalation, neutral
 _MEMO_MAX = 200_000
 _EDGE = "$€£#*+~^<>|\"'`"
 
@@ -109,11 +111,6 @@ def dense_values(sig: Signals) -> list[float]:
     return values
 
 
-def dense_features(sig: Signals) -> dict[str, float]:
-    """The rules engine's evidence as ``rules.*`` features (bounded values)."""
-    return dict(zip(DENSE_NAMES, dense_values(sig)))
-
-
 _WORDS: dict[str, str] = {}
 
 
@@ -132,38 +129,46 @@ def word(raw: str) -> str:
     return w
 
 
-def lexical_features(title_toks: list[str], body_toks: list[str]) -> dict[str, float]:
-    """Unigrams and bigrams of each field; title presence 2, body presence 1."""
-    feats: dict[str, float] = {}
-    for toks, value in ((title_toks, 2.0), (body_toks, 1.0)):
-        seen: set[str] = set()
-        prev = ""
-        for raw in toks:
-            w = _WORDS.get(raw) or word(raw)
-            if not w:
-                prev = ""
-                continue
-            if w not in seen:
-                seen.add(w)
-                feats[w] = feats.get(w, 0.0) + value
-            if prev:
-                bigram = prev + " " + w
-                if bigram not in seen:
-                    seen.add(bigram)
-                    feats[bigram] = feats.get(bigram, 0.0) + value
-            prev = w
-    return feats
+class _Weights:
+    """One feature's weights, ready to sum; compiled, a native class whose fields are C doubles.
 
+    Why not a tuple: reading a float out of a tuple is a bounds check and an
+    unboxing per weight, nine per feature per item; a native field is one
+    load.  ``t0`` … ``t4`` are idf × the category weights and ``tsq`` idf²:
+    the text model reads presence only, so these products are the same for
+    every item and are formed once, here — the very doubles the reference
+    scorer forms per item.  ``e``, ``d``, ``n`` are the direction weights
+    (escalation, de-escalation, neutral), multiplied by the item's value.
+    """
 
-def features(title_toks: list[str], body_toks: list[str], sig: Signals) -> dict[str, float]:
-    """All features of one item (training and run time share this function)."""
-    feats = lexical_features(title_toks, body_toks)
-    feats.update(dense_features(sig))
-    return feats
+    __slots__ = ("t0", "t1", "t2", "t3", "t4", "tsq", "e", "d", "n")
+
+    def __init__(self, w: list[float], idf: float) -> None:
+        self.t0 = idf * w[0]
+        self.t1 = idf * w[1]
+        self.t2 = idf * w[2]
+        self.t3 = idf * w[3]
+        self.t4 = idf * w[4]
+        self.tsq = idf * idf
+        self.e = w[5]
+        self.d = w[6]
+        self.n = w[7]
+
+    def text(self, k: int) -> float:
+        """Category ``k``'s term (idf × weight)."""
+        if k == 0:
+            return self.t0
+        if k == 1:
+            return self.t1
+        if k == 2:
+            return self.t2
+        if k == 3:
+            return self.t3
+        return self.t4
 
 
 class LearnedLayer:
-    """Scores feature dicts with exported linear weights; immutable, thread-safe."""
+    """Exported linear weights and their scorer; immutable after construction, thread-safe."""
 
     def __init__(self, raw: dict[str, Any]) -> None:
         try:
@@ -174,8 +179,8 @@ class LearnedLayer:
             self.bias: tuple[float, ...] = tuple(float(b) for b in raw["bias"])
             table: dict[str, list[float]] = raw["weights"]
             config = raw.get("config", {})
-            # Shares of the rules engine's own tension / category scores in
-            # the final figures (chosen by cross-validation, see train.py).
+            # Shares of the lexicon's own tension / category scores in
+            # the final figures (chosen by cross-validation, see classifier_lab.train).
             self.tension_rules_share = float(config.get("tension_rules_share", 0.0))
             self.category_rules_share = float(config.get("category_rules_share", 0.0))
             # How much hedging ("may", "is weighing") shrinks the learned
@@ -183,136 +188,165 @@ class LearnedLayer:
             self.hedge_share = float(config.get("hedge_share", 0.0))
         except (KeyError, TypeError, ValueError) as exc:
             raise TaxonomyError(f"weights file is missing or mistypes {exc}") from exc
-        if len(self.bias) != len(OUTPUTS) or any(len(w) != len(OUTPUTS) for w in table.values()):
+        if len(self.bias) != N_OUTPUTS or any(len(w) != N_OUTPUTS for w in table.values()):
             raise TaxonomyError("every weight vector must have one entry per output")
         self.names: tuple[str, ...] = tuple(table)
         # Text model (weights 2.x): the category outputs read the words only,
         # idf-weighted and unit-normalised; rules.* features have idf 0.
         idf_table: dict[str, float] = raw.get("idf", {})
-        self.idf: tuple[float, ...] = tuple(float(idf_table.get(n, 0.0)) for n in self.names)
         self.index: dict[str, int] = {f: i for i, f in enumerate(table)}
         self._bigrams: dict[str, dict[str, int]] = {}
         for i, name in enumerate(self.names):
             if " " in name:
                 first, second = name.split(" ", 1)
                 self._bigrams.setdefault(first, {})[second] = i
-        self._tokens: dict[str, tuple[str, int, dict[str, int] | None]] = {}
-        # Column-major: one list per output, so scoring is len(OUTPUTS) C-level sums.
-        self.columns: tuple[list[float], ...] = tuple(
-            [float(w[k]) for w in table.values()] for k in range(len(OUTPUTS))
-        )
-        self._fast = FastScorer(self)
-
-    def encode(self, title_toks: list[str], body_toks: list[str], sig: Signals
-               ) -> tuple[list[int], list[float]]:
-        """Known feature indices and values of one item — the run-time twin of :func:`features`.
-
-        Hot path: one memoised lookup per raw token gives its unigram index
-        and the table of bigrams it can start, so no feature string is built.
-        Same values as ``features`` restricted to the known features
-        (a unit test checks it on the corpus).
-        """
-        memo = self._tokens
-        fields: list[dict[int, float]] = []
-        for toks, value in ((title_toks, 2.0), (body_toks, 1.0)):
-            # Per field, a dict keyed by feature index dedups for free; an
-            # empty word has index -1 and no bigram table, so it also cuts
-            # the bigram chain (as ``lexical_features`` does).
-            found: dict[int, float] = {}
-            follow: dict[str, int] | None = None
-            for raw in toks:
-                w, uni, nxt = memo.get(raw) or self._token(raw)
-                if uni >= 0:
-                    found[uni] = value
-                if follow is not None:
-                    bi = follow.get(w)
-                    if bi is not None:
-                        found[bi] = value
-                follow = nxt
-            fields.append(found)
-        acc, body = fields
-        for i in body:
-            acc[i] = acc.get(i, 0.0) + 1.0
-        index = self.index
-        for name, x in dense_features(sig).items():
-            j = index.get(name)
-            if j is not None:
-                acc[j] = acc.get(j, 0.0) + x
-        return list(acc), list(acc.values())
-
-    def _token(self, raw: str) -> tuple[str, int, dict[str, int] | None]:
-        """(feature word, unigram index or -1, bigrams it starts) of a raw token, memoised."""
-        if len(self._tokens) >= _MEMO_MAX:
-            self._tokens.clear()
-        w = word(raw)
-        info = (w, self.index.get(w, -1), self._bigrams.get(w)) if w else ("", -1, None)
-        self._tokens[raw] = info
-        return info
+        # One record per feature, in index order.  An item is scored by one
+        # pass over its features' records with nine running sums (_decide).
+        self._w: list[_Weights] = [_Weights([float(x) for x in w], float(idf_table.get(name, 0.0)))
+                                   for name, w in table.items()]
+        # Dense (rules.*) features the weights know, in ``dense_values`` order.
+        self._dense: list[tuple[int, int]] = [
+            (pos, self.index[name]) for pos, name in enumerate(DENSE_NAMES) if name in self.index
+        ]
+        self._cue_names = [CUE_PREFIX + name for name in self.names]
 
     def annotate(self, raw: str) -> tuple[str, int, dict[str, int] | None]:
-        """(feature word, unigram index or -1, bigrams it starts) of a raw token (unmemoised)."""
+        """(feature word, unigram index or -1, {next word: bigram index} or None) of a raw token.
+
+        Unmemoised: ``PhraseMatcher.tokens_annotated`` memoises it with the
+        token's lexicon analysis, so the hot loop costs one lookup per token.
+        """
         w = word(raw)
         return (w, self.index.get(w, -1), self._bigrams.get(w)) if w else ("", -1, None)
 
-    def run(self, title_toks: list[str], body_toks: list[str], sig: Signals
-            ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """``decide(*encode(...))`` in one go, on the fast path (see ``learned_fast``)."""
-        return self._fast.run(title_toks, body_toks, sig)
+    def score(self, found: dict[Any, Any], sig: Signals
+              ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """Decide from the item's feature values (index → 2 title, 1 body, 3 both).
 
-    def run_found(self, found: dict[Any, Any], title_toks: list[str], body_toks: list[str],
-                  sig: Signals) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """``run`` when the feature values were already collected (the matcher's fused pass)."""
-        return self._fast.score(found, sig)
-
-    def decide(self, idx: list[int], vals: list[float], sig: Signals
-               ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
-        """(category scores, chosen categories, tension, learned cues) for one item.
-
-        The reference path (with ``encode``): ``run`` must give exactly the
-        same result, float for float (a unit test checks it).
+        ``found`` is filled by ``PhraseMatcher.tokens_annotated``: title
+        features in order of first mention, then body-only ones.  The
+        indices are typed ``Any`` on purpose: compiled, an ``int`` key is unboxed and boxed again (a new
+        object above 256) at every use; as objects they pass along untouched.
         """
-        if len(idx) == 1:  # itemgetter of one index returns a bare value: pad
-            idx, vals = [idx[0], idx[0]], [vals[0], 0.0]
-        get = itemgetter(*idx) if idx else None
+        # The item's features in the reference's order with their values, then
+        # the non-zero rules.* features.
+        weights = self._w
+        ws: list[_Weights] = []
+        vals: list[float] = []
+        idx: list[Any] = []
+        for i, v in found.items():
+            ws.append(weights[i])
+            vals.append(v)
+            idx.append(i)
+        values = dense_values(sig)
+        for pos, j in self._dense:
+            x = values[pos]
+            # A zero value contributes ±0.0 to every sum: it changes no logit
+            # (at most the sign of a zero partial sum, which the bias then
+            # absorbs) and is never a cue (cues need a positive contribution).
+            if x == 0.0:
+                continue
+            ws.append(weights[j])
+            vals.append(x)
+            idx.append(j)
+        return self._decide(ws, vals, idx, sig)
+
+    def _decide(self, ws: list[_Weights], vals: list[float], idx: list[Any], sig: Signals
+                ) -> tuple[dict[str, float], tuple[str, ...], float, list[Cue]]:
+        """Scores, chosen categories, tension and learned cues from the item's features.
+
+        Each logit is the bias plus the contributions summed one by one in
+        feature order — the arithmetic of the reference scorer
+        (tests/unit/classifier_oracle.py), which sums with the builtin ``sum``
+        (CPython 3.11: plain left-to-right double addition), so both agree bit
+        for bit.
+        """
+        # Running sums in locals (unboxed doubles once compiled); a list of
+        # sums would box a new float on every addition.  Category outputs are
+        # the text model's: idf·w over the words, and the squared norm; the
+        # direction outputs weigh each feature by its value.
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = nsq = 0.0
+        for j in range(len(ws)):
+            w = ws[j]
+            v = vals[j]
+            s0 += w.t0
+            s1 += w.t1
+            s2 += w.t2
+            s3 += w.t3
+            s4 += w.t4
+            nsq += w.tsq
+            s5 += v * w.e
+            s6 += v * w.d
+            s7 += v * w.n
+        cat_sums = [s0, s1, s2, s3, s4]
+        norm = math.sqrt(nsq)
         scores: dict[str, float] = {}
         chosen: list[str] = []
         cues: list[Cue] = []
         beta = self.category_rules_share
-        columns = self.columns
         bias = self.bias
-        # Text model: words present (either field), idf-weighted, unit length;
-        # products idf·w summed in feature order, then divided by the norm.
-        idf = list(get(self.idf)) if get else []
-        if len(idx) == 2 and idx[0] == idx[1]:
-            idf[1] = 0.0  # the padding above must not count twice
-        norm = math.sqrt(sum([d * d for d in idf]))
         for k, cat in enumerate(CATEGORIES):
-            text = list(map(mul, idf, get(columns[k]))) if get else []
-            z = bias[k] + sum(text) / norm if norm else bias[k]
-            p = _sigmoid(z)
+            z = bias[k] + cat_sums[k] / norm if norm else bias[k]
+            if z >= 0:  # the logistic function, the reference's arithmetic
+                p = 1.0 / (1.0 + math.exp(-z))
+            else:
+                ez = math.exp(z)
+                p = ez / (1.0 + ez)
             if beta:
                 p = beta * sig.scores[cat] + (1.0 - beta) * p
-            scores[cat] = round4(p)
-            if scores[cat] >= 0.5:
+            score = scores[cat] = round4(p)
+            if score >= 0.5:
                 chosen.append(cat)
-                if norm:  # contributions recomputed only for assigned categories
-                    cues.extend(self._top([t / norm for t in text], idx, cat, NEUTRAL))
+                if norm:
+                    cues.extend(self._top(ws, vals, k, idx, cat, NEUTRAL, norm))
         if not chosen:
-            return scores, (), 0.0, cues  # irrelevant news is neutral by definition
-        contribs = [list(map(mul, vals, get(columns[k]))) if get else [] for k in _DIR_OUTPUTS]
-        z = [bias[k] + sum(c) for k, c in zip(_DIR_OUTPUTS, contribs)]
-        tension = self.tension_of(z[0], z[1], z[2], sig)
+            return scores, (), 0.0, cues
+        n = len(CATEGORIES)
+        tension = self.tension_of(bias[n] + s5, bias[n + 1] + s6, bias[n + 2] + s7, sig)
         if tension > 0:
-            cues.extend(self._top(contribs[0], idx, None, ESCALATION))
+            cues.extend(self._top(ws, vals, n, idx, None, ESCALATION))
         elif tension < 0:
-            cues.extend(self._top(contribs[1], idx, None, DEESCALATION))
+            cues.extend(self._top(ws, vals, n + 1, idx, None, DEESCALATION))
         return scores, tuple(chosen), tension, cues
+
+    def _top(self, ws: list[_Weights], vals: list[float], k: int, idx: list[Any], category: str | None,
+             direction: str, norm: float = 0.0) -> list[Cue]:
+        """The (``TOP_CUES`` =) 2 features that pushed output ``k`` up the most, as cues.
+
+        Output ``k``: a category (its text terms over ``norm``), else
+        escalation or de-escalation (value × weight).  One pass, no sort: the
+        first occurrence of the maximum, then the first occurrence of the
+        runner-up (a tie with the maximum takes its next occurrence) — the
+        first two of a descending stable sort, as the reference scorer takes them.
+        """
+        j1 = j2 = -1
+        v1 = v2 = 0.0
+        esc = k == len(CATEGORIES)
+        for j in range(len(ws)):
+            w = ws[j]
+            if norm:
+                v = w.text(k) / norm
+            else:
+                v = vals[j] * (w.e if esc else w.d)
+            if j1 < 0 or v > v1:
+                if j1 >= 0:
+                    v2, j2 = v1, j1
+                v1, j1 = v, j
+            elif j2 < 0 or v > v2:
+                v2, j2 = v, j
+        if j1 < 0 or v1 <= 0:
+            return []
+        names = self._cue_names
+        out = [intern_cue(names[idx[j1]], category, direction, round4(v1))]
+        if j2 >= 0 and v2 > 0:
+            out.append(intern_cue(names[idx[j2]], category, direction, round4(v2)))
+        return out
 
     def tension_of(self, z_esc: float, z_de: float, z_neu: float, sig: Signals) -> float:
         """Tension from the direction logits: P(esc) − P(de-esc), blended and hedged.
 
-        Shared by the reference and the fast path, so both do this arithmetic
-        the same way.
+        Public so that the reference scorer (tests/unit/classifier_oracle.py)
+        does this arithmetic exactly the same way.
         """
         top = max(z_esc, z_de, z_neu)
         e_esc = math.exp(z_esc - top)
@@ -326,32 +360,8 @@ class LearnedLayer:
             tension *= 1.0 - self.hedge_share * (1.0 - sig.hedge)
         return tension
 
-    def _top(self, contrib: list[float], idx: list[int], category: str | None,
-             direction: str) -> list[Cue]:
-        """The features that pushed an output up the most, as cues (ties: first seen)."""
-        names = self.names
-        out: list[Cue] = []
-        prev_j, prev_v = -1, 0.0
-        for value in sorted(contrib, reverse=True)[:TOP_CUES]:  # C-level sort, no key calls
-            if value <= 0:
-                break
-            j = contrib.index(value, prev_j + 1) if value == prev_v else contrib.index(value)
-            prev_j, prev_v = j, value
-            out.append(intern_cue(CUE_PREFIX + names[idx[j]], category, direction, round4(value)))
-        return out
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
 
 @lru_cache(maxsize=None)
 def load_weights(name: str = WEIGHTS_FILE) -> LearnedLayer:
     """Parse a packaged weights file once per process."""
     return LearnedLayer(read_packaged_json(name, "learned weights"))
-
-
-from .learned_fast import FastScorer  # noqa: E402  (needs the names above)

@@ -12,18 +12,15 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
-CATEGORIES: Final[tuple[str, ...]] = (
-    "trade_talks",
-    "tariffs",
-    "export_controls",
-    "critical_minerals",
-    "visas",
-)
+from schemas import models as _product
 
-ESCALATION: Final = "escalation"
-DEESCALATION: Final = "deescalation"
-NEUTRAL: Final = "neutral"
-DIRECTIONS: Final[tuple[str, ...]] = (ESCALATION, DEESCALATION, NEUTRAL)
+#: The product's category list and directions are defined once, in ``schemas.models`` (the
+#: Avro contracts use them too); bound here as ``Final`` so compiled modules read them directly.
+CATEGORIES: Final[tuple[str, ...]] = _product.CATEGORIES
+DIRECTIONS: Final[tuple[str, ...]] = _product.DIRECTIONS
+ESCALATION: Final[str] = DIRECTIONS[0]
+DEESCALATION: Final[str] = DIRECTIONS[1]
+NEUTRAL: Final[str] = DIRECTIONS[2]  # the order is checked by tests/unit/test_classifier_imports.py
 
 #: |tension| at or below this counts as neutral.  Shared by every engine so
 #: that ``direction`` means the same thing whichever engine scored the item.

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 #: The modules setup.py compiles (kept in step by a unit test).
 NATIVE_MODULES: tuple[str, ...] = (
-    "model", "lexicon", "taxonomy", "evidence", "learned", "learned_fast", "rules", "relevance", "compose",
+    "model", "lexicon", "taxonomy", "evidence", "learned", "rules", "relevance", "compose",
 )
 
 

@@ -32,7 +32,7 @@ from .model import (
     round4,
 )
 from .lexicon import Hit, normalize
-from .learned import LearnedLayer, Signals, features
+from .learned import LearnedLayer, Signals
 from .taxonomy import BURDEN, Entry, Taxonomy, load_taxonomy
 from .evidence import (
     _CUE_CACHE_MAX,
@@ -92,24 +92,19 @@ class RulesEngine:
         return Classification(tuple(chosen), scores, clamp_unit(tension), tuple(ev.cues),
                               actors, self.version)
 
-    def classify_reference(self, title: str, body: str = "") -> Classification:
-        """The default engine done the straightforward way: ``classify`` must equal it.
+    def evidence(self, title: str, body: str = "") -> tuple[list[str], list[str], tuple[str, ...],
+                                                           Signals, tuple[Cue, ...]]:
+        """The lexicon's pass alone: (title tokens, body tokens, actors, signals, lexicon cues).
 
-        Two token passes (``matcher.tokens``, then ``LearnedLayer.encode``) and
-        the reference ``decide``, as before the performance work; a unit test
-        compares it with the fused fast path on many texts.
+        What training (``classifier_lab.train``) and the reference scorer of
+        the tests read; the engine itself gets the same values in its fused
+        pass (``_classify_learned``).
         """
-        learned = self._learned
-        if learned is None:
-            return self.classify(title, body)
         ev = _Evidence()
         toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
         toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
         actors, sig = self._signals(ev, title, body)
-        idx, vals = learned.encode(toks_t, toks_b, sig)
-        l_scores, l_chosen, tension, l_cues = learned.decide(idx, vals, sig)
-        cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
-        return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
+        return toks_t, toks_b, actors, sig, tuple(ev.cues)
 
     def _classify_learned(self, learned: LearnedLayer, title: str, body: str, ev: _Evidence
                           ) -> Classification:
@@ -119,21 +114,18 @@ class RulesEngine:
         assert annotate is not None  # set whenever the learned layer is
         found: dict[Any, Any] = {}  # feature index → value, both fields (see tokens_annotated)
         if title:
-            toks_t, hits = matcher.tokens_annotated(normalize(title), annotate, found)
+            toks, hits = matcher.tokens_annotated(normalize(title), annotate, found)
             if hits:
-                self._walk(toks_t, hits, self._p.title_weight, "t", ev)
-        else:
-            toks_t = _NO_TOKS
+                self._walk(toks, hits, self._p.title_weight, "t", ev)
         if body:
-            toks_b, hits = matcher.tokens_annotated(normalize(body), annotate, found, True)
+            toks, hits = matcher.tokens_annotated(normalize(body), annotate, found, True)
             if hits:
-                self._walk(toks_b, hits, 1.0, "b", ev)
-        else:
-            toks_b = _NO_TOKS
+                self._walk(toks, hits, 1.0, "b", ev)
         actors, sig = self._signals(ev, title, body)
-        l_scores, l_chosen, tension, l_cues = learned.run_found(found, toks_t, toks_b, sig)
-        cues = tuple(ev.cues) + tuple(l_cues) if l_cues else tuple(ev.cues)
-        return Classification(l_chosen, l_scores, clamp_unit(tension), cues, actors, self.version)
+        l_scores, l_chosen, tension, l_cues = learned.score(found, sig)
+        if l_cues:
+            ev.cues.extend(l_cues)  # lexicon cues first, then the learned ones
+        return Classification(l_chosen, l_scores, clamp_unit(tension), tuple(ev.cues), actors, self.version)
 
     def _signals(self, ev: _Evidence, title: str, body: str) -> tuple[tuple[str, ...], Signals]:
         """The actors and the lexicon evidence the learned layer reads, from one item's scan."""
@@ -141,14 +133,6 @@ class RulesEngine:
         scores, _, esc, de, neu, damp = self._measure(ev, actors)
         return actors, Signals(scores, esc, de, neu, damp, bool(actors), ev.context, bool(ev.lookalike),
                                _hedge_ratio(ev))
-
-    def features(self, title: str, body: str = "") -> dict[str, float]:
-        """The learned layer's input for one item (used by offline training)."""
-        ev = _Evidence()
-        toks_t = self._scan(normalize(title), self._p.title_weight, "t", ev) if title else _NO_TOKS
-        toks_b = self._scan(normalize(body), 1.0, "b", ev) if body else _NO_TOKS
-        actors, sig = self._signals(ev, title, body)
-        return features(toks_t, toks_b, sig)
 
     def _actors(self, keys: list[str], title: str, body: str) -> tuple[str, ...]:
         """Canonical actors, countries first, each group in order of first mention."""

@@ -18,10 +18,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streams.classifier import CATEGORIES, DIRECTIONS, ENGINE_NAMES, ClassifierError, get_engine
-from streams.classifier.corpus import DEV_PATH, Item, iter_items, load_items
-from streams.classifier.errors import CorpusError
-from streams.classifier.evaluate import Report, evaluate
+from classifier_lab.corpus import DEV_PATH, CorpusError, Item, iter_items, load_items
+from classifier_lab.engines import ENGINE_NAMES, get_engine
+from classifier_lab.evaluate import Report, evaluate
+from streams.classifier import CATEGORIES, DIRECTIONS, ClassifierError
 
 app = typer.Typer(add_completion=False, help="Classify news items and evaluate the classifier.")
 

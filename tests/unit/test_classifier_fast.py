@@ -1,13 +1,16 @@
-"""The learned layer's fast path must equal its reference path float for float."""
+"""The production path must equal the reference scorer (``classifier_oracle``) float for float."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
+from classifier_lab.corpus import CORPUS_DIR, load_items
 from streams.classifier import CATEGORIES
-from streams.classifier.corpus import CORPUS_DIR, load_items
 from streams.classifier.learned import DENSE_NAMES, Signals, load_weights
 from streams.classifier.lexicon import normalize
+from streams.classifier.taxonomy import load_taxonomy
+from tests.unit.classifier_oracle import decide, encode, reference_classify
 
 
 def _texts() -> list[tuple[str, str]]:
@@ -32,18 +35,23 @@ def _signals(rng: random.Random) -> Signals:
                    rng.random() < 0.5, rng.random() < 0.2, rng.choice([1.0, rng.random()]))
 
 
-def test_fast_path_equals_reference_path() -> None:
+def test_scorer_equals_the_reference_scorer() -> None:
+    """``LearnedLayer.score`` over the fused pass's indices == ``encode`` + ``decide``, with any signals."""
     layer = load_weights()
+    matcher = load_taxonomy().matcher
     rng = random.Random(7)
     for title, body in _texts():
         tt, tb = normalize(title).split(), normalize(body).split()
         sig = _signals(rng)
-        want = layer.decide(*layer.encode(tt, tb, sig), sig)
-        assert layer.run(tt, tb, sig) == want, (title, body)
+        want = decide(layer, *encode(layer, tt, tb, sig), sig)
+        found: dict[Any, Any] = {}
+        matcher.tokens_annotated(normalize(title), layer.annotate, found)
+        matcher.tokens_annotated(normalize(body), layer.annotate, found, True)
+        assert layer.score(found, sig) == want, (title, body)
 
 
-def test_default_engine_equals_its_reference_path() -> None:
-    """The fused one-pass engine == two passes + ``encode`` + ``decide`` (the pre-optimisation code)."""
+def test_default_engine_equals_the_reference() -> None:
+    """The fused one-pass engine == two passes + ``encode`` + ``decide`` + the same composition."""
     from streams.classifier import get_engine
 
     engine = get_engine("rules")
@@ -53,7 +61,7 @@ def test_default_engine_equals_its_reference_path() -> None:
     for title, body in _texts() + extra:
         if rng.random() < 0.2:
             title, body = body, title
-        assert engine.classify(title, body) == engine.classify_reference(title, body), (title, body)
+        assert engine.classify(title, body) == reference_classify(engine, title, body), (title, body)
 
 
 def test_fused_pass_survives_memo_clearing(monkeypatch) -> None:
@@ -68,7 +76,7 @@ def test_fused_pass_survives_memo_clearing(monkeypatch) -> None:
     monkeypatch.setattr(lexicon, "_MAX_VOCAB", 40)
     rules, lex = get_engine("rules"), get_engine("lexicon")
     texts = _texts()[:300]
-    want = [rules.classify_reference(t, b) for t, b in texts]
+    want = [reference_classify(rules, t, b) for t, b in texts]
     for (title, body), expected in zip(texts, want):
         lex.classify(body, title)
         assert rules.classify(title, body) == expected, (title, body)

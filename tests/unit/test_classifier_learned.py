@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from streams.classifier import CATEGORIES, CLASSIFIER_VERSION, classify, get_engine
-from streams.classifier.corpus import CORPUS_DIR, HELD_OUT_PATHS, load_items
+from classifier_lab.corpus import CORPUS_DIR, HELD_OUT_PATHS, load_items
 from streams.classifier.learned import CUE_PREFIX, OUTPUTS, WEIGHTS_FILE, load_weights
 from streams.classifier.rules import RulesEngine
 
@@ -33,17 +33,30 @@ def test_weights_file_loads_and_names_its_outputs() -> None:
 
 
 def test_run_time_encoding_matches_training_features() -> None:
-    """``LearnedLayer.encode`` (hot path) and ``features`` (training) must agree exactly."""
-    from streams.classifier.learned import Signals, features
+    """What the run time records per item (indices, values) == training's named features, restricted.
+
+    Both through the fused token pass the engine runs and through the
+    reference ``encode`` (which ``test_classifier_fast`` ties to the scorer).
+    """
+    from classifier_lab.features import features
+    from streams.classifier.learned import Signals
     from streams.classifier.lexicon import normalize
+    from streams.classifier.taxonomy import load_taxonomy
+    from tests.unit.classifier_oracle import encode
 
     layer = load_weights()
+    matcher = load_taxonomy().matcher
     sig = Signals(dict.fromkeys(CATEGORIES, 0.25), 1.0, 0.5, 0.2, 0.8, True, False, True, 0.7)
     for it in _dev_items():
         tt, tb = normalize(it.title).split(), normalize(it.body).split()
-        idx, vals = layer.encode(tt, tb, sig)
         want = {layer.index[n]: v for n, v in features(tt, tb, sig).items() if n in layer.index}
+        idx, vals = encode(layer, tt, tb, sig)
         assert dict(zip(idx, vals)) == want, it.id
+        found: dict = {}
+        matcher.tokens_annotated(normalize(it.title), layer.annotate, found)
+        matcher.tokens_annotated(normalize(it.body), layer.annotate, found, True)
+        lexical = {i: v for i, v in want.items() if not layer.names[i].startswith("rules.")}
+        assert found == lexical, it.id
 
 
 #: Small enough to train in seconds on a busy 2-core machine, large enough to touch every file
@@ -55,7 +68,7 @@ SUBSET = 60
 def subset_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Weights trained in this process on the fixed subset (sklearn is imported once per run)."""
     pytest.importorskip("sklearn")
-    from streams.classifier import train
+    from classifier_lab import train
 
     out = tmp_path_factory.mktemp("weights") / "w.json"
     assert train.main(["--subset", str(SUBSET), "--out", str(out)]) == 0
@@ -65,7 +78,7 @@ def subset_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_training_is_deterministic_across_processes(subset_weights: Path) -> None:
     """A fresh interpreter with another hash seed retrains the same bytes (`--check` passes)."""
     env = {**os.environ, "PYTHONHASHSEED": "4242"}  # this process's seed is random: set order must not leak
-    proc = subprocess.run([sys.executable, "-m", "streams.classifier.train", "--subset", str(SUBSET),
+    proc = subprocess.run([sys.executable, "-m", "classifier_lab.train", "--subset", str(SUBSET),
                            "--check", str(subset_weights)], capture_output=True, text=True, env=env,
                           cwd=WEIGHTS_PATH.parents[2], timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -75,7 +88,7 @@ def test_training_is_deterministic_across_processes(subset_weights: Path) -> Non
 
 def test_weights_check_fails_on_a_hand_edit(subset_weights: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from streams.classifier import train
+    from classifier_lab import train
 
     raw = json.loads(subset_weights.read_text(encoding="utf-8"))
     name = sorted(raw["weights"])[len(raw["weights"]) // 2]
@@ -89,7 +102,7 @@ def test_weights_check_fails_on_a_hand_edit(subset_weights: Path, tmp_path: Path
 
 def test_weights_check_tolerates_solver_noise_only_in_a_file_training_wrote(subset_weights: Path) -> None:
     """Another BLAS kernel moves lbfgs weights by ~1e-4: equal within tolerance, if the checksum holds."""
-    from streams.classifier import train
+    from classifier_lab import train
 
     text = subset_weights.read_text(encoding="utf-8")
     raw = json.loads(text)
@@ -104,7 +117,7 @@ def test_weights_check_tolerates_solver_noise_only_in_a_file_training_wrote(subs
 @pytest.mark.parametrize("edit", ["weight", "bias", "whitespace"])
 def test_shipped_weights_carry_a_matching_checksum(edit: str) -> None:
     """Any hand edit of the shipped file breaks its checksum; only a retrain writes a valid one."""
-    from streams.classifier import train
+    from classifier_lab import train
 
     text = WEIGHTS_PATH.read_text(encoding="utf-8")
     raw = json.loads(text)
@@ -121,7 +134,7 @@ def test_shipped_weights_carry_a_matching_checksum(edit: str) -> None:
 
 
 def test_subset_is_spread_over_every_training_file() -> None:
-    from streams.classifier import train
+    from classifier_lab import train
 
     items, _ = train.training_items()
     picked = train.subset(items, SUBSET)
@@ -131,7 +144,7 @@ def test_subset_is_spread_over_every_training_file() -> None:
 
 
 def test_training_never_reads_the_held_out_part() -> None:
-    from streams.classifier import train
+    from classifier_lab import train
 
     assert all("test" not in name for name in train.TRAIN_FILES)
 

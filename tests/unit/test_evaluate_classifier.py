@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from streams.classifier import Classification
-from streams.classifier.corpus import Item
-from streams.classifier.evaluate import (
+from classifier_lab.corpus import Item
+from classifier_lab.evaluate import (
     direction_accuracy,
     direction_confusion,
     evaluate,

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from streams.classifier.corpus import CORPUS_DIR, HELD_OUT_PATHS, load_items
+from classifier_lab.corpus import CORPUS_DIR, HELD_OUT_PATHS, load_items
 
 TEST5 = CORPUS_DIR / "test5.jsonl"
 FROZEN_SHA256 = "1d7d2500a191640c2f9e196cfda6f6f126dbda172f39c2e9166a01206ca6af10"

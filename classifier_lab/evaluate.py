@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .corpus import Item
-from .model import CATEGORIES, DIRECTIONS, Classification
+from streams.classifier.model import CATEGORIES, DIRECTIONS, Classification
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .actors import extract_actors
-from .corpus import DEV_PATH, Item, load_items
-from .errors import CorpusError, EngineUnavailableError
-from .model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Classification, Cue, clamp_unit
-from .rules import normalize
-from .taxonomy import load_taxonomy
+from streams.classifier import get_engine
+from streams.classifier.errors import EngineUnavailableError
+from streams.classifier.lexicon import normalize
+from streams.classifier.model import CATEGORIES, DEESCALATION, ESCALATION, NEUTRAL, Classification, Cue, clamp_unit
+
+from .corpus import DEV_PATH, CorpusError, Item, load_items
 
 log = logging.getLogger(__name__)
 ML_VERSION = "1.0.0"
@@ -96,7 +96,7 @@ class MLEngine:
             scores=scores,
             tension=clamp_unit(tension),
             cues=tuple(cues),
-            actors=extract_actors(load_taxonomy(), title, body),
+            actors=get_engine("lexicon").classify(title, body).actors,  # the same actors as every engine
             version=model["version"],
         )
 

@@ -1,8 +1,10 @@
 """Read news items (optionally labelled) from JSONL.
 
-Shared by the CLI, the bench script, the ml engine's training and the tests,
-so every tool agrees on what a valid line is.  Parsing is pure: it works on
-lines, and reports problems as :class:`CorpusError` with the line number.
+Shared by the CLI, the bench scripts, training and the tests, so every tool
+agrees on what a valid line is.  Parsing is pure: it works on lines, and
+reports problems as :class:`CorpusError` with the line number.  Research and
+tooling code: the runtime classifier (``streams.classifier``) never reads a
+corpus, and ``CORPUS_DIR`` only exists in a source checkout.
 """
 
 from __future__ import annotations
@@ -13,17 +15,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CorpusError
-from .model import CATEGORIES, DIRECTIONS, NEUTRAL
+from streams.classifier.errors import ClassifierError
+from streams.classifier.model import CATEGORIES, DIRECTIONS, NEUTRAL
 
 #: Where the labelled corpus lives in a source checkout.
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "seeds" / "corpus"
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "seeds" / "corpus"
 DEV_PATH = CORPUS_DIR / "dev.jsonl"
 TEST_PATH = CORPUS_DIR / "test.jsonl"
 #: Every held-out part: ``test.jsonl``, and ``test2.jsonl`` … ``test4.jsonl``, written later, blind, and
 #: ``test5.jsonl``, ``test6.jsonl`` (issue 17: other headline styles, a ``kind`` per item, frozen by checksums)
 #: (docs/corpus.md).  Training refuses all of them.
 HELD_OUT_PATHS: tuple[Path, ...] = tuple(CORPUS_DIR / f"test{n}.jsonl" for n in ("", "2", "3", "4", "5", "6"))
+
+
+class CorpusError(ClassifierError):
+    """A JSONL corpus line is not a valid item; carries the 1-based line number."""
+
+    def __init__(self, line_no: int, message: str) -> None:
+        super().__init__(f"line {line_no}: {message}")
+        self.line_no = line_no
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

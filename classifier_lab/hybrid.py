@@ -8,8 +8,8 @@ whether it is worth its cost (it is as slow as the ml engine).
 
 from __future__ import annotations
 
-from .model import CATEGORIES, Classification, clamp_unit
-from .engines import Engine
+from streams.classifier.engines import Engine
+from streams.classifier.model import CATEGORIES, Classification, clamp_unit
 
 RULES_SHARE = 0.5
 
