@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from streams.classifier.corpus import CORPUS_DIR, HELD_OUT_PATHS, load_items
+from classifier_lab.corpus import CORPUS_DIR, HELD_OUT_PATHS, load_items
 
 TEST6 = CORPUS_DIR / "test6.jsonl"
 FROZEN_SHA256 = "0b3b52d37deffe75ff49bbf3b10ecb20c0c5a1b6ef26b359b708141c416bc618"
