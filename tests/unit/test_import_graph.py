@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("schemas", "streams", "connectors", "dashboard", "devenv", "tension")
 #: code that is never part of a running product
 OFFLINE = ("tests", "bench", "classifier_lab")
+#: the CLI's offline classifier tools (`tension classify`, `tension evaluate`) read the corpus and the
+#: research engines: the one module of the edge allowed to import classifier_lab (still loaded with
+#: the CLI today; making it lazy is open, see docs/classifier.md)
+LAB_LOADERS = ("tension/cli/classify_cmd.py",)
 #: where a function-level import of devenv is allowed: the commands that start a local environment
 DEVENV_LOADERS = ("tension/wiring.py", "tension/cli/kafka_cmd.py", "tension/cli/registry_cmd.py",
                   "tension/cli/demo_cmd.py")
@@ -98,7 +102,7 @@ def _violations(imports: list[Import]) -> list[str]:
         def no(rule: str) -> None:
             bad.append(f"{imp.source}:{imp.line} imports {imp.module} ({rule})")
 
-        if imp.top in OFFLINE:
+        if imp.top in OFFLINE and not (imp.top == "classifier_lab" and imp.source in LAB_LOADERS):
             no("runtime code never imports the tests or the research code")
         if where == "schemas" and imp.top in PACKAGES and imp.top != "schemas":
             no("schemas/ is the ground floor: it imports nothing of the product")
