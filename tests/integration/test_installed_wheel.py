@@ -28,7 +28,7 @@ from tests.helpers import unique, wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "schemas", "streams", "connectors", "tension", "dashboard",
-           "devenv", "seeds")
+           "devenv", "classifier_lab", "seeds")
 
 
 @pytest.fixture(scope="module")
