@@ -1,5 +1,5 @@
 """The fault cases' pipeline on a shared three-node cluster (used by bench/faults.py and
-tests/integration/test_cluster_faults.py): replicated topics, worker and sink subprocesses,
+tests/integration/devenv/localkafka/test_cluster_faults.py): replicated topics, worker and sink subprocesses,
 a steady feeder, a watcher of the outputs, and the comparison with the offline reference.
 
 Kept apart from bench/faults.py (the cases and the table) so each module stays short.
@@ -26,8 +26,8 @@ from streams.topics import topic_specs
 from tension.admin import apply_specs
 from devenv.localkafka import LocalCluster
 from tests.helpers import unique, wait_for
-from tests.integration.sink_support import SinkProcess, Topics, fully_committed, sink_env
-from tests.integration.stream_support import (
+from tests.integration.connectors.sinks.sink_support import SinkProcess, Topics, fully_committed, sink_env
+from tests.integration.streams.stream_support import (
     ROW_FIELDS, Producer, Setup, Worker, caught_up, flush_items, reference_finals, seed_items,
     shuffled_within, synthetic,
 )

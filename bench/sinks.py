@@ -55,7 +55,7 @@ from connectors.sinks.postgres import PostgresSink  # noqa: E402
 from connectors.sinks.runner import SinkRunner  # noqa: E402
 from connectors.sinks.sqlite import SQLiteSink  # noqa: E402
 from schemas.serde import AvroDeserializer, TopicSerdes  # noqa: E402
-from tests.integration.sink_support import encode_item, item, produce  # noqa: E402
+from tests.integration.connectors.sinks.sink_support import encode_item, item, produce  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTITIONS = 3

@@ -2,7 +2,7 @@
 
 Why a module of its own: these touch Faust's (or aiokafka's) internals, so they
 must be easy to find, and must fail loudly on a version they were not checked
-against (``CHECKED_FAUST``; ``tests/unit/test_faust_fixes.py``).
+against (``CHECKED_FAUST``; ``tests/unit/streams/test_faust_fixes.py``).
 
 ``seek_to_committed`` (checked with faust-streaming 0.15.3 on aiokafka 0.14.0):
 after a rebalance Faust recovers the tables, then seeks every assigned partition

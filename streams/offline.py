@@ -34,7 +34,7 @@ def read_facts(paths: list[Path], engine: str = "rules") -> list[Fact]:
 def reference(facts: list[Fact], cfg: IndexConfig, *, close_all: bool = False, batch: int = 1000) -> Emission:
     """Fold facts in batches of ``batch`` and collect every row, final or not.
 
-    Final rows do not depend on the batching (tests/unit/test_window_reducer.py
+    Final rows do not depend on the batching (tests/unit/streams/test_window_reducer.py
     checks it); non-final updates are coalesced per batch as in the live agent.
 
     With ``close_all`` a last watermark far in the future closes every window,

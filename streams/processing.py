@@ -103,7 +103,7 @@ class WindowAggregator:
     are kept up to date by the state, so a row costs a merge of ≤ 24 small
     aggregates whatever the number of items, and windows with the same non-empty
     panes share one merge. The rows equal ``window_rows`` over the window's items
-    (``tests/unit/test_index_incremental.py``). Valid while the state does not
+    (``tests/unit/streams/test_index_incremental.py``). Valid while the state does not
     change: make a new one per batch.
     """
 

@@ -25,7 +25,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: libraries whose INFO chatter drowns our own lines; they log at WARNING unless the level asks for DEBUG
 NOISY = ("kafka", "aiokafka", "faust", "mode")
 # ...except the group coordinator: its INFO lines are the rebalances ("Setting newly assigned
-# partitions ..."), rare and what an operator (and tests/integration/test_stream_workers.py) looks for
+# partitions ..."), rare and what an operator (and tests/integration/streams/test_stream_workers.py) looks for
 REBALANCES = "aiokafka.consumer.group_coordinator"
 
 # attributes every LogRecord has; anything else on a record came from ``extra=`` and is worth keeping

@@ -25,7 +25,7 @@ Outputs: one logistic model per category (assigned at p ≥ 0.5) and a 3-way
 softmax for direction; tension = P(escalation) − P(de-escalation), so it
 lies in [−1, 1] by construction.  This module is the only scorer of the
 product.  The named features that training fits (``classifier_lab.train``)
-and a plain reference scorer (``tests/unit/classifier_oracle.py``) live
+and a plain reference scorer (``tests/unit/streams/classifier/classifier_oracle.py``) live
 outside the runtime; unit tests check that both agree with this path float
 for float.
 """
@@ -257,7 +257,7 @@ class LearnedLayer:
 
         Each logit is the bias plus the contributions summed one by one in
         feature order — the arithmetic of the reference scorer
-        (tests/unit/classifier_oracle.py), which sums with the builtin ``sum``
+        (tests/unit/streams/classifier/classifier_oracle.py), which sums with the builtin ``sum``
         (CPython 3.11: plain left-to-right double addition), so both agree bit
         for bit.
         """
@@ -345,7 +345,7 @@ class LearnedLayer:
     def tension_of(self, z_esc: float, z_de: float, z_neu: float, sig: Signals) -> float:
         """Tension from the direction logits: P(esc) − P(de-esc), blended and hedged.
 
-        Public so that the reference scorer (tests/unit/classifier_oracle.py)
+        Public so that the reference scorer (tests/unit/streams/classifier/classifier_oracle.py)
         does this arithmetic exactly the same way.
         """
         top = max(z_esc, z_de, z_neu)

@@ -20,7 +20,7 @@ CATEGORIES: Final[tuple[str, ...]] = _product.CATEGORIES
 DIRECTIONS: Final[tuple[str, ...]] = _product.DIRECTIONS
 ESCALATION: Final[str] = DIRECTIONS[0]
 DEESCALATION: Final[str] = DIRECTIONS[1]
-NEUTRAL: Final[str] = DIRECTIONS[2]  # the order is checked by tests/unit/test_classifier_imports.py
+NEUTRAL: Final[str] = DIRECTIONS[2]  # the order is checked by tests/unit/streams/classifier/test_classifier_imports.py
 
 #: |tension| at or below this counts as neutral.  Shared by every engine so
 #: that ``direction`` means the same thing whichever engine scored the item.
