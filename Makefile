@@ -11,7 +11,12 @@ STAMP  := $(VENV)/.installed-stamp
 NATIVE_SRC   := $(wildcard streams/classifier/*.py) setup.py
 NATIVE_STAMP := $(VENV)/.native-stamp
 # --durations: every CI log shows the slowest tests (the budgets: unit <= 30 s, integration <= 90 s).
-PYTEST_ARGS ?= --durations=15
+# Two pytest-xdist workers, one per core of a CI machine, each with its own broker, PostgreSQL and
+# registry (session fixtures on free ports); a file's tests stay on one worker (module fixtures start
+# once). Most integration time is waiting on brokers and subprocesses, so two workers halve the wall
+# time even on a busy 2-core host. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?= --durations=15 -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: help setup native dashboard-assets demo demo-keep test test-unit test-integration bench bench-deps bench-peers quality weights-check fuzz kafka-up kafka-down clean
 

@@ -6,13 +6,33 @@ stop them; these helpers are the shared plumbing for that.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import signal
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file` (created if absent) for the block.
+
+    Why: the caches under .kafka/ are filled on first use, and two processes
+    may get there at once (parallel test workers, two `make` runs); with the
+    lock the second waits and then finds the first one's result instead of
+    unpacking over it. The kernel drops the lock when its holder dies.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def read_pid(path: Path) -> int | None:

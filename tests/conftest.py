@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from devenv.localkafka import LocalCluster, assemble
 from tests.helpers import unique, wait_for
@@ -22,6 +23,11 @@ from devenv.procs import free_port_block
 from tension.settings import PROJECT_ROOT, LocalKafkaSettings
 
 log = logging.getLogger(__name__)
+
+# No per-example deadline for property tests: on a shared 2-core machine running two test workers an
+# example's wall time is the host's load, not the code's (a timed test); speed belongs in bench/.
+hypothesis_settings.register_profile("tension", deadline=None)
+hypothesis_settings.load_profile("tension")
 
 
 #: Wall-clock budget of one test by folder on a shared 2-core CI machine (DEVELOPERS' guide): a test

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devenv.localkafka.exceptions import LocalKafkaError, MissingToolError
+from devenv.procs import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,13 @@ def assemble(lib_root: Path, version: str, scala: str = "2.13", log4j: str = "2.
     lib_dir = lib_root / version
     if (lib_dir / _MARKER).exists():
         return KafkaDistribution(version, lib_dir)
+    with exclusive(lib_root / f".fetch-{version}.lock"):  # another process may be fetching it right now
+        if (lib_dir / _MARKER).exists():
+            return KafkaDistribution(version, lib_dir)
+        return _fetch(lib_root, lib_dir, version, scala, log4j)
+
+
+def _fetch(lib_root: Path, lib_dir: Path, version: str, scala: str, log4j: str) -> KafkaDistribution:
     require_java()
     mvn = shutil.which("mvn")
     if mvn is None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from devenv.localkafka.assemble import require_java
 from devenv.localkafka.exceptions import MissingToolError
+from devenv.procs import exclusive
 from devenv.registry.exceptions import RegistryFetchError
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,13 @@ def assemble(home: Path, version: str) -> RegistryDistribution:
     app_dir = home / "app" / version
     if (app_dir / _MARKER).exists() and (jar := find_runner(app_dir)):
         return RegistryDistribution(version, app_dir, jar)
+    with exclusive(home / f".fetch-{version}.lock"):  # another process may be fetching it right now
+        if (app_dir / _MARKER).exists() and (jar := find_runner(app_dir)):
+            return RegistryDistribution(version, app_dir, jar)
+        return _fetch(home, app_dir, version)
+
+
+def _fetch(home: Path, app_dir: Path, version: str) -> RegistryDistribution:
     require_java()
     mvn = shutil.which("mvn")
     if mvn is None:

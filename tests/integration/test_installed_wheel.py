@@ -53,11 +53,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     python = venv / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    # --force-reinstall: a checkout visible to pip (PYTHONPATH, the editable install's metadata) makes it
+    # report the wheel "already satisfied" and install nothing
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--force-reinstall", str(wheel)],
+                   check=True, timeout=120, capture_output=True, cwd=tmp, env=clean)
     # the dependencies of the test environment, added as a plain path: its own .pth files (among them
     # the editable install of this checkout) are not processed, so `tension` can only be the wheel
     (Path(purelib) / "_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", str(wheel)], check=True, timeout=120,
-                   capture_output=True)
+    assert (Path(purelib) / "tension").is_dir(), "the wheel was not installed into the test virtualenv"
     yield venv / "bin"
 
 
