@@ -40,7 +40,7 @@ def _output_record(item: Item, engine_name: str) -> dict[str, Any]:
 
 def _check_engine(engine: str) -> None:
     if engine not in ENGINE_NAMES:
-        typer.echo(f"error: unknown engine {engine!r}; choose from {', '.join(ENGINE_NAMES)}", err=True)
+        typer.echo(f"tension: error: unknown engine {engine!r}; choose from {', '.join(ENGINE_NAMES)}", err=True)
         raise typer.Exit(2)
 
 
@@ -56,19 +56,19 @@ def classify_cmd(
     try:
         stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
-        typer.echo(f"error: cannot open {path}: {exc.strerror}", err=True)
+        typer.echo(f"tension: error: cannot open {path}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
     out = sys.stdout
     try:
         for result in iter_items(stream):
             if isinstance(result, CorpusError):
                 errors += 1
-                typer.echo(f"error: {path}: {result}", err=True)
+                typer.echo(f"tension: error: {path}: {result}", err=True)
                 continue
             try:
                 record = _output_record(result, engine)
             except ClassifierError as exc:
-                typer.echo(f"error: {exc}", err=True)
+                typer.echo(f"tension: error: {exc}", err=True)
                 raise typer.Exit(2) from None
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
@@ -92,7 +92,7 @@ def evaluate_cmd(
     try:
         items = load_items(path)
     except (OSError, CorpusError) as exc:
-        typer.echo(f"error: cannot load {path}: {exc}", err=True)
+        typer.echo(f"tension: error: cannot load {path}: {exc}", err=True)
         raise typer.Exit(2) from None
     names = list(ENGINE_NAMES) if all_engines else [engine]
     for name in names:
@@ -103,7 +103,7 @@ def evaluate_cmd(
         try:
             reports[name] = evaluate(items, [eng.classify(it.title, it.body) for it in items])
         except ClassifierError as exc:
-            typer.echo(f"error: engine {name}: {exc}", err=True)
+            typer.echo(f"tension: error: engine {name}: {exc}", err=True)
             raise typer.Exit(2) from None
     if as_json:
         payload = {n: r.to_dict() for n, r in reports.items()}

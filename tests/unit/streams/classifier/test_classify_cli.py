@@ -69,3 +69,11 @@ def test_evaluate_prints_metrics(tmp_path: Path) -> None:
     as_json = json.loads(_run("evaluate", str(path), "--json").stdout)
     assert as_json["rules"]["macro_f1"] == 1.0
     assert as_json["rules"]["direction_accuracy"] == 1.0
+
+
+def test_classify_failures_are_one_prefixed_line(tmp_path: Path) -> None:
+    for args in (("classify", "-", "--engine", "nope"), ("classify", str(tmp_path / "missing.jsonl"))):
+        result = _run(*args, stdin="")
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("tension: error: "), (args, result.stderr)
