@@ -99,8 +99,10 @@ def produce(
         fail(str(exc), EXIT_INVALID)
     except (PublishError, SchemaError) as exc:  # e.g. an unknown schema: a broken install, not the network
         fail(str(exc), EXIT_INVALID)
-    _print_report(report, opts["topic"])
-    if report.unauthorized:  # the report above already named the missing ACL in one line
+    acl_named = _print_report(report, opts["topic"])
+    # The exit follows the line printed, not only the delivery report's error code: under load
+    # librdkafka can hand back the same refusal under another code, with the name only in its text.
+    if report.unauthorized or acl_named:  # the report above already named the missing ACL in one line
         raise typer.Exit(EXIT_INVALID)
     if report.dead_letter_failures or (strict_mode and report.rejected):
         raise typer.Exit(EXIT_INVALID)
@@ -113,7 +115,8 @@ def _options(settings: Settings, *, topic: str | None, max_body_bytes: int | Non
     return {**publish_options(settings), **{k: v for k, v in flags.items() if v}}
 
 
-def _print_report(report: PublishReport, topic: str | None = None) -> None:
+def _print_report(report: PublishReport, topic: str | None = None) -> bool:
+    """Print the rejections and the summary; True when a rejection was an authorization refusal."""
     for rejection in report.rejected[:20]:
         ref = escape(rejection.source_ref.encode("utf-8", "backslashreplace").decode()[:300])
         message = escape(rejection.message.encode("utf-8", "backslashreplace").decode()[:300])
@@ -127,7 +130,8 @@ def _print_report(report: PublishReport, topic: str | None = None) -> None:
         problem = describe_kafka_text(rejection.message, topic=topic, operation="Write")
         if problem:
             print(error_line(problem.message), file=sys.stderr, flush=True)
-            break
+            return True
+    return False
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}

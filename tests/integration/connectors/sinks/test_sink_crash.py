@@ -133,7 +133,8 @@ def test_sinks_survive_two_sigkills_each_with_exact_rows(kafka, topic_factory, p
             if seen >= thresholds[0]:
                 sinks[store].kill()
                 sinks[store].kills.append({"rows": seen, "produced": feeder.produced})
-                assert seen < N_ITEMS, f"{store} finished before it could be killed mid-stream"
+                assert seen < N_ITEMS, (f"{store} finished before it could be killed mid-stream: rows {seen}, "
+                                         f"produced {feeder.produced}, plan {plan}, kills {sinks[store].kills}")
                 thresholds.pop(0)
                 sinks[store].start()
         pending = [t[0] for t in plan.values() if t]
