@@ -12,16 +12,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from classifier_lab.corpus import DEV_PATH, CorpusError, Item, iter_items, load_items
-from classifier_lab.engines import ENGINE_NAMES, get_engine
-from classifier_lab.evaluate import Report, evaluate
 from streams.classifier import CATEGORIES, DIRECTIONS, ClassifierError
+from streams.classifier import ENGINE_NAMES as RUNTIME_ENGINES
+
+if TYPE_CHECKING:
+    from classifier_lab.corpus import Item
+    from classifier_lab.evaluate import Report
+
+# The research package (corpus reader, scikit-learn engines, the evaluator) is imported inside the
+# commands: every `tension` process registers these commands, and a worker or a sink must not load it.
+_ENGINE_HELP = f"{', '.join(RUNTIME_ENGINES)}, or a research engine of classifier_lab (see --all-engines)."
 
 app = typer.Typer(add_completion=False, help="Classify news items and evaluate the classifier.")
 
@@ -29,6 +35,8 @@ _PASS_THROUGH = ("published_at", "source", "url")
 
 
 def _output_record(item: Item, engine_name: str) -> dict[str, Any]:
+    from classifier_lab.engines import get_engine
+
     result = get_engine(engine_name).classify(item.title, item.body)
     record: dict[str, Any] = {"id": item.raw["id"]}
     record.update(result.to_dict())
@@ -39,6 +47,8 @@ def _output_record(item: Item, engine_name: str) -> dict[str, Any]:
 
 
 def _check_engine(engine: str) -> None:
+    from classifier_lab.engines import ENGINE_NAMES
+
     if engine not in ENGINE_NAMES:
         typer.echo(f"tension: error: unknown engine {engine!r}; choose from {', '.join(ENGINE_NAMES)}", err=True)
         raise typer.Exit(2)
@@ -47,9 +57,11 @@ def _check_engine(engine: str) -> None:
 @app.command("classify")
 def classify_cmd(
     path: str = typer.Argument("-", help="JSONL file of items (id, title, body, ...); '-' for stdin."),
-    engine: str = typer.Option("rules", "--engine", "-e", help=f"One of: {', '.join(ENGINE_NAMES)}."),
+    engine: str = typer.Option("rules", "--engine", "-e", help=_ENGINE_HELP),
 ) -> None:
     """Write one JSON line per input item: categories, tension, scores, cues, actors."""
+    from classifier_lab.corpus import CorpusError, iter_items
+
     _check_engine(engine)
     errors = 0
     stream: IO[str]
@@ -83,12 +95,16 @@ def classify_cmd(
 @app.command("evaluate")
 def evaluate_cmd(
     path: Path = typer.Argument(..., help="Labelled JSONL corpus (see docs/corpus.md)."),
-    engine: str = typer.Option("rules", "--engine", "-e", help=f"One of: {', '.join(ENGINE_NAMES)}."),
+    engine: str = typer.Option("rules", "--engine", "-e", help=_ENGINE_HELP),
     all_engines: bool = typer.Option(False, "--all-engines", help="Evaluate every engine side by side."),
     show_errors: int = typer.Option(20, "--show-errors", help="How many misclassified items to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the report(s) as JSON instead of tables."),
 ) -> None:
     """Per-category precision/recall/F1, macro-F1, direction accuracy and confusion."""
+    from classifier_lab.corpus import DEV_PATH, CorpusError, load_items
+    from classifier_lab.engines import ENGINE_NAMES, get_engine
+    from classifier_lab.evaluate import evaluate
+
     try:
         items = load_items(path)
     except (OSError, CorpusError) as exc:

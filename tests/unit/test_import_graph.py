@@ -11,6 +11,9 @@ importing any runtime module never loads it.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +24,8 @@ PACKAGES = ("schemas", "streams", "connectors", "dashboard", "devenv", "tension"
 #: code that is never part of a running product
 OFFLINE = ("tests", "bench", "classifier_lab")
 #: the CLI's offline classifier tools (`tension classify`, `tension evaluate`) read the corpus and the
-#: research engines: the one module of the edge allowed to import classifier_lab (still loaded with
-#: the CLI today; making it lazy is open, see docs/classifier.md)
+#: research engines: the one module of the edge allowed to import classifier_lab, inside its commands
+#: only (test_cli_start_loads_no_research_code below)
 LAB_LOADERS = ("tension/cli/classify_cmd.py",)
 #: where a function-level import of devenv is allowed: the commands that start a local environment
 DEVENV_LOADERS = ("tension/wiring.py", "tension/cli/kafka_cmd.py", "tension/cli/registry_cmd.py",
@@ -159,3 +162,13 @@ def test_the_checker_allows_what_the_layout_allows(rel: str, code: str) -> None:
 
 def test_every_import_of_the_tree_points_the_right_way() -> None:
     assert _violations(IMPORTS) == []
+
+
+def test_cli_start_loads_no_research_code(tmp_path: Path) -> None:
+    """Every `tension` process registers the classify commands: loading the CLI must not load the lab."""
+    probe = ("import sys; import tension.cli as c; c._register(); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('classifier_lab', 'sklearn')))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout
