@@ -10,20 +10,23 @@ which sorts like time).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import orjson
 
 from connectors.sinks.base import SinkRecord
 from schemas.stored import (ALERT_COLUMNS, BOOL_COLUMNS, INDEX_COLUMNS, INDEX_V2_DEFAULTS, ITEM_COLUMNS,  # noqa: F401
                             JSON_COLUMNS, KIND_TABLE, TABLES, TIME_COLUMNS, iso)
 
-#: compact JSON, non-ASCII kept; one encoder for every call (``json.dumps`` with arguments builds one each time)
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
 def dumps(value: Any) -> str:
-    return _JSON.encode(value)
+    """Compact JSON text, non-ASCII kept: the form every store writes its JSON columns in.
+
+    orjson, not ``json``: four JSON columns per item made the standard encoder a fifth of a
+    sink's time. Same separators and the same values as ``json.dumps``; only tiny floats may be
+    spelled otherwise (``0.00001`` for ``1e-05``), which every JSON reader parses alike.
+    """
+    return orjson.dumps(value).decode()
 
 
 def item_row(rec: SinkRecord) -> dict[str, Any]:

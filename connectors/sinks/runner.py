@@ -6,8 +6,10 @@ so every store gets the same guarantees:
 * **Commit after write.** Offsets are committed only after the batch was
   written and flushed (:mod:`connectors.sinks.writer`), i.e. after the store's
   transaction committed, and after the batch's dead letters were delivered
-  (:mod:`connectors.sinks.deadletters`). A crash replays at most the
-  uncommitted batch; idempotent upserts absorb the replay.
+  (:mod:`connectors.sinks.deadletters`). The commit is sent asynchronously (a
+  synchronous one waited a broker round trip per batch, a sixth of the sink's
+  time) and a clean stop commits synchronously; a crash replays at most the
+  batches whose commit had not completed, and idempotent upserts absorb the replay.
 * **Bounded batches.** A batch closes at ``batch_size`` records or after
   ``batch_seconds``, whichever comes first; nothing else is buffered.
 * **Backpressure.** While the store refuses a batch the runner pauses every
@@ -110,6 +112,7 @@ class SinkRunner:
         self._decoders = {kind: serdes.deserializer(role) for kind, role in KIND_ROLES.items()}
         self._stop = threading.Event()
         self._batch = _Batch()
+        self._sent: dict[tuple[str, int], int] = {}  # next offsets whose commit was sent, of partitions owned
         self._refused: KafkaAccessError | None = None  # set by librdkafka's error callback
         self._warned: set[tuple[str, int]] = set()
         self.written = 0
@@ -154,6 +157,7 @@ class SinkRunner:
         }
         if self.group_instance_id:
             conf["group.instance.id"] = self.group_instance_id
+        conf["on_commit"] = self._on_commit
         consumer = Consumer(self._client_conf(**conf))
         self.dead_letters.open(self._client_conf(
             **{"acks": "all", "enable.idempotence": True, "linger.ms": 5, "client.id": f"{self.group_id}-dead"}))
@@ -176,6 +180,8 @@ class SinkRunner:
             clean = True
         finally:
             self.metrics.running = False
+            if clean:
+                self._final_commit(consumer)
             # librdkafka never sends LeaveGroup for a static member (group_instance_id): its partitions
             # wait for the session timeout, so the same instance can take them back at once.
             consumer.close()
@@ -212,6 +218,8 @@ class SinkRunner:
     # -- rebalances ---------------------------------------------------------------------------------
 
     def _on_revoke(self, _consumer: Consumer, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:  # its next owner moves it on: a final commit of ours must never rewind it
+            self._sent.pop((tp.topic, tp.partition), None)
         dropped = self._batch.drop(revoked)
         if dropped:
             log.info("%s: partitions %s revoked; %d uncommitted records left to their new owner",
@@ -296,12 +304,37 @@ class SinkRunner:
             self._stop.wait(min(remaining, 0.5))
 
     def _commit(self, consumer: Consumer) -> None:
+        """Send the batch's offsets (the store already holds its rows); the outcome arrives in ``_on_commit``."""
         offsets = [TopicPartition(t, p, o) for (t, p), o in self._batch.offsets.items()]
         if not offsets:
             return
+        self._sent.update(self._batch.offsets)
+        self._commit_now(consumer, offsets, asynchronous=True)
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """librdkafka's commit callback (served inside ``consume``): a failed commit is said, not retried:
+        the next batch's commit carries the partition further, and a replay of what it missed is harmless."""
+        if err is None:
+            return
+        if err.code() in _REBALANCED:
+            log.warning("%s: commit refused after a rebalance (%s); records will be replayed", self.sink.name, err.str())
+        elif err.code() != KafkaError._NO_OFFSET:
+            log.warning("%s: commit failed (%s); the next commit or a replay covers it", self.sink.name, err.str())
+
+    def _final_commit(self, consumer: Consumer) -> None:
+        """On a clean stop: wait for the commit of everything written, for the partitions still owned."""
+        try:
+            owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        except KafkaException:
+            return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._sent.items() if (t, p) in owned]
+        if offsets:
+            self._commit_now(consumer, offsets, asynchronous=False)
+
+    def _commit_now(self, consumer: Consumer, offsets: list[TopicPartition], *, asynchronous: bool) -> None:
         for attempt in range(1, 6):
             try:
-                consumer.commit(offsets=offsets, asynchronous=False)
+                consumer.commit(offsets=offsets, asynchronous=asynchronous)
                 return
             except KafkaException as exc:
                 err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None

@@ -159,7 +159,7 @@ class SQLiteSink(Sink):
     def _write_items(db: sqlite3.Connection, rows: list[dict[str, Any]], stored_at: str) -> None:
         """Upsert the items and rewrite the categories of those whose row the upsert replaces.
 
-        Set-wise, not row by row (three statements per batch, not three per item): the stored
+        Set-wise, not row by row (at most three statements per batch, not three per item): the stored
         versions of the batch's ids are read first, inside the batch's transaction, and an item
         counts as replaced exactly when the upsert's ``WHERE`` holds for it (no stored row, or
         ``classified_at`` ≥ the stored one: both ISO texts of one fixed width, so text order is
@@ -175,17 +175,23 @@ class SQLiteSink(Sink):
             stored.update(db.execute(f"SELECT item_id, classified_at FROM items WHERE item_id IN "
                                      f"({','.join('?' * len(chunk))})", chunk).fetchall())
         replaced = []
+        rewritten = []  # ids stored before: their old categories go (a new id has none to delete)
         encode = _VALUES["items"]
         for row in rows:
             values = encode(row, stored_at)
             old = stored.get(row["item_id"], _ABSENT)
-            if old is _ABSENT or (old is not None and values[_ITEM_VERSION] >= old):
+            if old is _ABSENT:
                 replaced.append((row, values))
+            elif old is not None and values[_ITEM_VERSION] >= old:
+                replaced.append((row, values))
+                rewritten.append((row["item_id"],))
         if not replaced:
             return
         db.executemany(_SQL["items"], [values for _row, values in replaced])
-        db.executemany("DELETE FROM item_categories WHERE item_id = ?", [(row["item_id"],) for row, _v in replaced])
-        db.executemany("INSERT INTO item_categories (item_id, category, published_at) VALUES (?,?,?)",
+        if rewritten:
+            db.executemany("DELETE FROM item_categories WHERE item_id = ?", rewritten)
+        # OR REPLACE: a category row left behind by an item deleted by hand never fails the batch
+        db.executemany("INSERT OR REPLACE INTO item_categories (item_id, category, published_at) VALUES (?,?,?)",
                        [(row["item_id"], c, values[_ITEM_PUBLISHED]) for row, values in replaced
                         for c in dict.fromkeys(row["categories"])])
 
