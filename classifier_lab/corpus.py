@@ -21,7 +21,6 @@ from streams.classifier.model import CATEGORIES, DIRECTIONS, NEUTRAL
 #: Where the labelled corpus lives in a source checkout.
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "seeds" / "corpus"
 DEV_PATH = CORPUS_DIR / "dev.jsonl"
-TEST_PATH = CORPUS_DIR / "test.jsonl"
 #: Every held-out part: ``test.jsonl``, and ``test2.jsonl`` … ``test4.jsonl``, written later, blind, and
 #: ``test5.jsonl``, ``test6.jsonl`` (issue 17: other headline styles, a ``kind`` per item, frozen by checksums)
 #: (docs/corpus.md).  Training refuses all of them.
