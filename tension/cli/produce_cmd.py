@@ -86,6 +86,13 @@ def produce(
                 state=state, backend=backend, max_message_bytes=max_message_bytes,
                 close_timeout=close_timeout, connect_timeout=connect_timeout, max_body_bytes=max_body_bytes)
         return
+    from tension.preflight import ServiceUnreachable, require_kafka
+
+    # the same one line as every other command, whichever client would have timed out (each words it otherwise)
+    try:
+        require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)
+    except ServiceUnreachable as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
     opts = _options(settings, topic=topic, max_body_bytes=max_body_bytes, rate=rate, connect_timeout=connect_timeout)
     try:
         report = publish_paths(paths, **opts, strict=strict_mode, progress=sys.stderr.isatty(), backend=backend,

@@ -45,7 +45,12 @@ UNREACHABLE = [
     (["sink", "postgres"], {"TENSION_SINK__POSTGRES_DSN": "postgresql://u:hunter2@127.0.0.1:{port}/db"},
      "cannot reach Kafka at 127.0.0.1:{port}"),
     (["produce", "--follow", "--interval", "1s", "seeds"], {}, "cannot reach Kafka at 127.0.0.1:{port}"),
-    (["produce", "seeds"], {"TENSION_REGISTRY_URL": "http://127.0.0.1:{port}/apis/ccompat/v7"},
+    (["produce", "seeds"], {}, "cannot reach Kafka at 127.0.0.1:{port} within 2 s (connection refused)"),
+    (["produce", "--backend", "kafka-python", "seeds"], {},
+     "cannot reach Kafka at 127.0.0.1:{port} within 2 s (connection refused)"),
+    # Kafka's address listens here (a bare TCP socket passes the preflight), so the registry is what fails
+    (["produce", "seeds"], {"TENSION_REGISTRY_URL": "http://127.0.0.1:{port}/apis/ccompat/v7",
+                            "TENSION_KAFKA_BOOTSTRAP": "127.0.0.1:{listening}"},
      "cannot register NewsItem under subject"),
     (["dashboard", "--port", "0"], {"TENSION_DASHBOARD__STORE": "postgresql://u:hunter2@127.0.0.1:{port}/db"},
      "the PostgreSQL store user=u password=*** dbname=db host=127.0.0.1 port={port} is unreachable"),
@@ -58,8 +63,13 @@ UNREACHABLE = [
 def test_an_unreachable_service_is_one_line_exit_2_within_10_s(args: list[str], env: dict[str, str],
                                                                line: str) -> None:
     port = _closed_port()
-    proc, took = _timed(*args, TENSION_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}", TENSION_KAFKA__CONNECT_TIMEOUT_S="2",
-                        **{k: v.format(port=port) for k, v in env.items()})
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        values = {"port": port, "listening": listening.getsockname()[1]}
+        proc, took = _timed(*args, **{"TENSION_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
+                                      "TENSION_KAFKA__CONNECT_TIMEOUT_S": "2",
+                                      **{k: v.format(**values) for k, v in env.items()}})
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == EXIT_UNREACHABLE, proc.stderr
     errors = [x for x in lines if "error:" in x]  # log lines of the start may precede it

@@ -204,8 +204,10 @@ class TestClose:
 
 def _exit_code(monkeypatch: pytest.MonkeyPatch, outcome: Callable[[], publisher.PublishReport],
                *args: str) -> int:
+    from tension import preflight
     from tension.cli import app, produce_cmd
 
+    monkeypatch.setattr(preflight, "require_kafka", lambda *_a, **_k: None)  # no broker: the outcome is stubbed
     monkeypatch.setattr(produce_cmd, "publish_paths", lambda *_a, **_k: outcome())
     return CliRunner().invoke(app, ["produce", __file__, *args]).exit_code  # a path that exists
 
