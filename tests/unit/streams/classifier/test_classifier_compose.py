@@ -140,7 +140,7 @@ def test_default_engine_uses_the_composer() -> None:
 
 
 def test_composer_is_built_from_data() -> None:
-    assert isinstance(COMPOSER, Composer) and COMPOSER.version == "1.1.0"
+    assert isinstance(COMPOSER, Composer) and COMPOSER.version == "1.1.1"
 
 
 @pytest.mark.parametrize("undo", ["drops plan to", "reverses decision to", "shelves proposal to", "scraps its threat to"])
@@ -210,6 +210,25 @@ def test_gate_keeps_items_with_a_us_china_frame(title: str, body: str, actors: t
     c = _gated(title, body, actors, cats)
     assert c.categories == cats, c.cues
     assert any(q.phrase.startswith("relevance:") and "no category" not in q.phrase for q in c.cues)
+
+
+@pytest.mark.parametrize(("title", "cats", "side"), [
+    ("New $100,000 fee imposed on H-1B skilled-worker petitions", ("visas",), "'h 1b'"),
+    ("CFIUS review blocks the deal on security grounds", ("export_controls",), "'cfius'"),
+    # China's list of US firms: reads as both sides (its name holds the US "entity list")
+    ("Regulator adds chipmakers to the unreliable entity list", ("export_controls",),
+     "'entity list' and 'unreliable entity list'"),
+])
+def test_a_programme_or_agency_of_one_side_shows_that_side(title: str, cats: tuple[str, ...], side: str) -> None:
+    """No country is named, but H-1B, CFIUS or the unreliable entity list belong to one side (or both)."""
+    c = _gated(title, "", (), cats)
+    assert c.categories == cats, c.cues
+    assert any(q.phrase.startswith(f"relevance: {side}") for q in c.cues), c.cues
+
+
+def test_without_a_side_the_same_words_stay_out() -> None:
+    c = _gated("New fee imposed on skilled-worker petitions", "", (), ("visas",))
+    assert c.categories == (), c.cues
 
 
 def test_third_country_frame_is_only_for_controls_and_minerals() -> None:
