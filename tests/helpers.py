@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released): a service that is down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def unique(prefix: str) -> str:

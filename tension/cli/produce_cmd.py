@@ -86,13 +86,7 @@ def produce(
                 state=state, backend=backend, max_message_bytes=max_message_bytes,
                 close_timeout=close_timeout, connect_timeout=connect_timeout, max_body_bytes=max_body_bytes)
         return
-    from tension.preflight import ServiceUnreachable, require_kafka
-
-    # the same one line as every other command, whichever client would have timed out (each words it otherwise)
-    try:
-        require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)
-    except ServiceUnreachable as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
+    _require_kafka(settings, connect_timeout)
     opts = _options(settings, topic=topic, max_body_bytes=max_body_bytes, rate=rate, connect_timeout=connect_timeout)
     try:
         report = publish_paths(paths, **opts, strict=strict_mode, progress=sys.stderr.isatty(), backend=backend,
@@ -113,6 +107,17 @@ def produce(
         raise typer.Exit(EXIT_INVALID)
     if report.dead_letter_failures or (strict_mode and report.rejected):
         raise typer.Exit(EXIT_INVALID)
+
+
+def _require_kafka(settings: Settings, connect_timeout: float | None) -> None:
+    """The same one line as every other command, exit 2, whichever client would have timed out (each words it
+    otherwise)."""
+    from tension.preflight import ServiceUnreachable, require_kafka
+
+    try:
+        require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)
+    except ServiceUnreachable as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
 
 
 def _options(settings: Settings, *, topic: str | None, max_body_bytes: int | None, rate: float | None,
@@ -168,12 +173,10 @@ def _follow(paths: list[str], settings: Settings, *, topic: str | None, strict: 
     from connectors.sources.normalize import ReadOptions
     from connectors.sources.publisher import Publisher
     from tension.cli import configure_logging
-    from tension.preflight import require_kafka
-
     if "-" in paths:
         raise typer.BadParameter("stdin cannot be followed", param_hint="PATHS")
     configure_logging(settings.log_level, settings.log_format)
-    require_kafka(settings.bootstrap, connect_timeout or settings.kafka.connect_timeout_s)  # one line, exit 2
+    _require_kafka(settings, connect_timeout)
     opts = _options(settings, topic=topic, max_body_bytes=max_body_bytes, rate=rate, connect_timeout=connect_timeout)
     try:
         publisher = Publisher(bootstrap=opts["bootstrap"], topic=opts["topic"],

@@ -13,19 +13,13 @@ import pytest
 from tension.exits import EXIT_INVALID, EXIT_UNREACHABLE
 from tension.preflight import ServiceUnreachable, require_kafka
 from tension.settings import PROJECT_ROOT
+from tests.helpers import closed_port
 
 
 def _tension(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
     return subprocess.run([sys.executable, "-m", "tension", *args], capture_output=True, text=True,
                           env={**clean, **env}, timeout=60)
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_version() -> None:
@@ -54,7 +48,7 @@ def test_debug_adds_the_traceback() -> None:
 
 
 def test_sink_with_no_broker_fails_fast_with_exit_2() -> None:
-    port = _closed_port()
+    port = closed_port()
     t0 = time.monotonic()
     proc = _tension("sink", "sqlite", TENSION_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}",
                     TENSION_KAFKA__CONNECT_TIMEOUT_S="1")
@@ -68,7 +62,7 @@ def test_sink_with_no_broker_fails_fast_with_exit_2() -> None:
 
 @pytest.mark.parametrize("bootstrap", ["", " , ", "127.0.0.1:{port}", "localhost:{port},127.0.0.1:{port}"])
 def test_require_kafka_raises_at_its_deadline(bootstrap: str) -> None:
-    target = bootstrap.format(port=_closed_port())
+    target = bootstrap.format(port=closed_port())
     t0 = time.monotonic()
     with pytest.raises(ServiceUnreachable, match="cannot reach Kafka"):
         require_kafka(target, timeout_s=0.5)
@@ -80,11 +74,11 @@ def test_require_kafka_returns_when_anything_listens() -> None:
         srv.bind(("127.0.0.1", 0))
         srv.listen()
         port = srv.getsockname()[1]
-        require_kafka(f"127.0.0.1:{_closed_port()},127.0.0.1:{port}", timeout_s=5)
+        require_kafka(f"127.0.0.1:{closed_port()},127.0.0.1:{port}", timeout_s=5)
 
 
 def test_produce_of_a_missing_path_fails_before_connecting(tmp_path: object) -> None:
-    port = _closed_port()
+    port = closed_port()
     proc = _tension("produce", "/nonexistent/a.jsonl", "-", TENSION_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}",
                     TENSION_KAFKA__CONNECT_TIMEOUT_S="30")
     assert proc.returncode == EXIT_INVALID
@@ -92,7 +86,7 @@ def test_produce_of_a_missing_path_fails_before_connecting(tmp_path: object) -> 
 
 
 def test_produce_with_no_broker_exits_2_within_its_deadline(tmp_path: object) -> None:
-    port = _closed_port()
+    port = closed_port()
     proc = _tension("produce", str(PROJECT_ROOT / "seeds" / "london-trade-talks.txt"), TENSION_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}",
                     TENSION_KAFKA__CONNECT_TIMEOUT_S="1")
     assert proc.returncode == EXIT_UNREACHABLE and "cannot reach Kafka" in proc.stderr

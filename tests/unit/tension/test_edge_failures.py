@@ -16,12 +16,7 @@ from confluent_kafka import KafkaError, KafkaException
 
 from tension.exits import EXIT_INVALID, EXIT_UNREACHABLE
 from tension.kafka_errors import describe_kafka_error
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import closed_port
 
 
 def _timed(*args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -62,7 +57,7 @@ UNREACHABLE = [
 @pytest.mark.parametrize(("args", "env", "line"), UNREACHABLE, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_an_unreachable_service_is_one_line_exit_2_within_10_s(args: list[str], env: dict[str, str],
                                                                line: str) -> None:
-    port = _closed_port()
+    port = closed_port()
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
         listening.listen()

@@ -6,7 +6,6 @@ Kafka timestamp = published_at, and the exit code is the documented one.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from connectors.sources.exceptions import RecordError
 from connectors.sources.producers import open_producer
 from schemas.models import DeadLetter, NewsItem
 from schemas.serde import AvroDeserializer
-from tests.helpers import unique, wait_for
+from tests.helpers import closed_port, unique, wait_for
 
 pytestmark = pytest.mark.integration
 BACKENDS = ["confluent", "kafka-python"]
@@ -172,12 +171,6 @@ class TestTopicLimit:
                 for m in _drain(kafka.bootstrap, raw, 2)} == {"fits", "after"}
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class TestUnreachableBroker:
     @pytest.mark.parametrize("backend", BACKENDS)
     def test_exit_code_2_only_when_no_broker_answers(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -185,7 +178,7 @@ class TestUnreachableBroker:
         from tension.cli import app
 
         (tmp_path / "a.jsonl").write_bytes(_line("never sent") + b"\n")
-        monkeypatch.setenv("TENSION_KAFKA_BOOTSTRAP", f"127.0.0.1:{_closed_port()}")
+        monkeypatch.setenv("TENSION_KAFKA_BOOTSTRAP", f"127.0.0.1:{closed_port()}")
         result = CliRunner().invoke(app, ["produce", str(tmp_path), "--backend", backend,
                                           "--connect-timeout", "2"])
         assert result.exit_code == 2, result.output

@@ -4,7 +4,6 @@ and a sink whose store is down fails at once although Kafka answers."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import unique
+from tests.helpers import closed_port, unique
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +39,7 @@ def test_topics_apply_reports_a_replication_factor_above_the_brokers(kafka: Any,
 
 def test_a_postgres_sink_with_kafka_up_and_the_store_down_is_one_line_exit_2(kafka: Any) -> None:
     """Kafka answers, PostgreSQL does not: the sink must not join the group and retry the store forever."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TENSION_")}
     env = {**clean, "TENSION_KAFKA_BOOTSTRAP": kafka.bootstrap, "TENSION_SINK__CONNECT_TIMEOUT_S": "3",
            "TENSION_SINK__POSTGRES_DSN": f"postgresql://u:hunter2@127.0.0.1:{port}/db",
